@@ -1,0 +1,56 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both set up what they need.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+export MPLBACKEND := Agg
+export MPLCONFIGDIR := $(CURDIR)/.mplconfig
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint format bench install install-test migrate clean help
+
+help:
+	@echo "make run    - install, migrate and serve on http://$(HOST):$(PORT) (SQLite, local storage)"
+	@echo "make test   - install the test extras, lint, and run the whole suite"
+	@echo "make bench  - benchmarks (render/store against a pyplot baseline)"
+	@echo "make lint   - ruff"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e '.[test]'
+	@touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+lint: install-test
+	$(PY) -m ruff check .
+
+format: install-test
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+test: install-test
+	$(PY) -m ruff check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install-test
+	$(PY) bench/bench_render.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mplconfig

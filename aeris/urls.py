@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from charts_app.views import serve_chart
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("charts_app.api.urls")),
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("charts/<str:session_id>/<str:filename>", serve_chart, name="chart-file"),
+]

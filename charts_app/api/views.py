@@ -1,0 +1,56 @@
+"""Chart API views: thin wrappers over services and selectors."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from charts_app.storage import get_chain
+
+logger = logging.getLogger(__name__)
+
+
+class HealthApi(APIView):
+    """Liveness and configuration: database reachable, which storage backends are in use."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses=inline_serializer(
+            "Health",
+            {
+                "status": serializers.CharField(),
+                "database": serializers.CharField(),
+                "storage": serializers.DictField(),
+            },
+        )
+    )
+    def get(self, request):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            database = "ok"
+        except DatabaseError as exc:
+            logger.error("health: database unreachable: %s", exc)
+            database = "unavailable"
+        chain = get_chain()
+        storage = {
+            "backends": chain.names,
+            "primary": chain.names[0],
+            "cloudinary": "configured" if settings.CHARTS_CLOUDINARY else "not configured",
+            "cloudinary_folder": settings.CHARTS_CLOUDINARY_FOLDER,
+            "local_root": "media/charts",
+        }
+        healthy = database == "ok"
+        return Response(
+            {"status": "ok" if healthy else "degraded", "database": database, "storage": storage},
+            status=200 if healthy else 503,
+        )

@@ -1,0 +1,340 @@
+"""Business rules for charts: store, delete, prune. The API, admin and commands call these.
+
+The seed's Python API (`get_chart_storage_service`, `get_visualization_service`)
+is kept at the bottom as thin fronts over the same functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import re
+import warnings
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
+
+from sessions_app.models import DEFAULT_SESSION_ID, ChatSession, is_valid_session_id
+
+from . import deletion
+from .errors import ChartInputError, NotFound, PayloadTooLarge
+from .models import Chart, PendingDeletion
+from .storage import FileRef, StoredFile, get_chain
+
+logger = logging.getLogger(__name__)
+
+CHART_TYPE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+_PILLOW_FORMATS = {"PNG": "png", "WEBP": "webp"}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str
+    width: int
+    height: int
+
+
+def image_inspect(content, *, field: str = "chart_bytes") -> ImageInfo:
+    """Check that bytes are one real PNG or WebP image within the size and pixel limits."""
+    if not isinstance(content, (bytes, bytearray, memoryview)):
+        raise ChartInputError(
+            f"chart bytes must be bytes, not {type(content).__name__}", field=field
+        )
+    content = bytes(content)
+    if not content:
+        raise ChartInputError("chart bytes are empty", field=field)
+    limit = settings.CHARTS_MAX_UPLOAD_BYTES
+    if len(content) > limit:
+        raise PayloadTooLarge(
+            f"image is {len(content)} bytes; the limit is {limit} bytes", field=field
+        )
+    max_pixels = settings.CHARTS_MAX_IMAGE_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content), formats=list(_PILLOW_FORMATS)) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise ChartInputError(
+                        f"image is {width}x{height} = {width * height} pixels; "
+                        f"the limit is {max_pixels} pixels",
+                        field=field,
+                    )
+                fmt = _PILLOW_FORMATS[image.format]
+                image.load()  # decodes every pixel: truncated or corrupt data fails here
+    except ChartInputError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ChartInputError(
+            f"image has too many pixels; the limit is {max_pixels} pixels", field=field
+        ) from None
+    except UnidentifiedImageError:
+        raise ChartInputError("chart bytes are not a PNG or WebP image", field=field) from None
+    except (OSError, SyntaxError, ValueError, EOFError, KeyError) as exc:
+        raise ChartInputError(f"image data is corrupt or truncated ({exc})", field=field) from None
+    if width < 1 or height < 1:
+        raise ChartInputError("image has no pixels", field=field)
+    return ImageInfo(format=fmt, width=width, height=height)
+
+
+def check_session_id(session_id, *, field: str = "session_id") -> str:
+    """Return the session id to use (default when empty), or raise ChartInputError."""
+    if session_id is None or session_id == "":
+        return DEFAULT_SESSION_ID
+    if not is_valid_session_id(session_id):
+        raise ChartInputError(
+            "session id must be 1-64 characters: letters, digits, '_' or '-', "
+            "starting with a letter or digit",
+            field=field,
+        )
+    return session_id
+
+
+def check_chart_type(chart_type, *, field: str = "chart_type") -> str:
+    if not isinstance(chart_type, str) or not CHART_TYPE_RE.fullmatch(chart_type):
+        raise ChartInputError(
+            "chart type must be 1-32 characters: letters, digits, '_' or '-'", field=field
+        )
+    return chart_type
+
+
+def session_for_write(*, session_id: str, user=None) -> ChatSession:
+    """Get or create the session a chart goes to; someone else's session is NotFound."""
+    if session_id == DEFAULT_SESSION_ID:
+        session, _ = ChatSession.objects.get_or_create(
+            pk=DEFAULT_SESSION_ID, defaults={"title": "Charts saved without a session"}
+        )
+        return session
+    owner = user if user is not None and user.is_authenticated else None
+    session, created = ChatSession.objects.get_or_create(pk=session_id, defaults={"owner": owner})
+    if not created and owner is not None and not user.is_staff and session.owner_id != owner.pk:
+        raise NotFound("session not found", field="session_id")
+    return session
+
+
+def chart_store(
+    *,
+    content: bytes,
+    session_id: str | None,
+    chart_type: str = "chart",
+    user=None,
+    info: ImageInfo | None = None,
+    meta: dict | None = None,
+) -> Chart:
+    """Store chart bytes on the first backend that takes them, then track them in a row.
+
+    Bytes from outside are checked (`image_inspect`) unless the renderer vouches for
+    them with `info`. The file is written before the row; if the row fails, the file
+    is removed, so nothing is half-stored.
+    """
+    session_id = check_session_id(session_id)
+    chart_type = check_chart_type(chart_type)
+    if info is None:
+        info = image_inspect(content)
+    if session_id != DEFAULT_SESSION_ID:
+        # Refuse someone else's session before any byte is stored.
+        existing = ChatSession.objects.filter(pk=session_id).first()
+        if existing is not None and user is not None and user.is_authenticated:
+            if not user.is_staff and existing.owner_id not in (None, user.pk):
+                raise NotFound("session not found", field="session_id")
+    created_at = timezone.now()
+    outcome = get_chain().store(
+        content=content,
+        session_id=session_id,
+        fmt=info.format,
+        chart_type=chart_type,
+        created_at=created_at,
+    )
+    stored = outcome.stored
+    meta = dict(meta or {})
+    if outcome.failures:
+        meta["fallback"] = {
+            "from": outcome.failures[0].backend,
+            "cause": outcome.failures[0].cause,
+        }
+    try:
+        with transaction.atomic():
+            session = session_for_write(session_id=session_id, user=user)
+            chart = Chart.objects.create(
+                session=session,
+                created_by=user if user is not None and user.is_authenticated else None,
+                backend=stored.backend,
+                path=stored.name,
+                url=stored.url,
+                chart_type=chart_type,
+                format=info.format,
+                bytes=len(content),
+                width=info.width,
+                height=info.height,
+                sha256=hashlib.sha256(content).hexdigest(),
+                created_at=created_at,
+                meta=meta,
+            )
+    except BaseException:
+        _discard(stored, session_id)
+        raise
+    return chart
+
+
+def _discard(stored: StoredFile, session_id: str) -> None:
+    """Remove a file whose row could not be written; failing that, remember it."""
+    ref = FileRef(backend=stored.backend, name=stored.name, session_id=session_id)
+    try:
+        get_chain().delete(ref)
+    except Exception as exc:
+        logger.exception("Could not remove untracked file %s:%s", stored.backend, stored.name)
+        deletion.record_pending(ref, kind=PendingDeletion.Kind.FILE, error=exc)
+
+
+@transaction.atomic
+def chart_delete(*, chart: Chart) -> None:
+    """Delete a chart; its file goes from its backend after commit."""
+    chart.delete()
+
+
+@dataclass
+class DeleteResult:
+    deleted: int
+    errors: int
+
+    def as_dict(self) -> dict:
+        return {
+            "deleted": self.deleted,
+            "errors": self.errors,
+            "message": f"Deleted {self.deleted} charts",
+        }
+
+
+def session_delete(*, session_id: str) -> DeleteResult:
+    """Delete a session, its rows and (after commit) its files on every backend.
+
+    The `default` session is kept; only its charts go. `errors` counts the file
+    deletions a backend refused; they are recorded and retried by prune_charts.
+    """
+    session = ChatSession.objects.filter(pk=session_id).first()
+    if session is None:
+        return DeleteResult(deleted=0, errors=0)
+    with transaction.atomic(), deletion.deletion_batch() as batch:
+        count = Chart.objects.filter(session=session).count()
+        if session.is_default:
+            Chart.objects.filter(session=session).delete()
+        else:
+            session.delete()
+    return DeleteResult(deleted=count, errors=batch.failures)
+
+
+def charts_delete(*, charts) -> DeleteResult:
+    """Delete many charts (a queryset); their files go in batches after commit."""
+    with transaction.atomic(), deletion.deletion_batch() as batch:
+        count, _ = charts.delete()
+    return DeleteResult(deleted=count, errors=batch.failures)
+
+
+@dataclass
+class PruneResult:
+    cutoff: object
+    due: int = 0
+    deleted: int = 0
+    errors: int = 0
+    retried: int = 0
+    retry_failed: int = 0
+    dry_run: bool = False
+    listed: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0 and self.retry_failed == 0
+
+
+def charts_prune(
+    *,
+    max_age_hours: float,
+    batch_size: int = 500,
+    dry_run: bool = False,
+    progress=None,
+) -> PruneResult:
+    """Delete charts older than the age limit in batches, then retry pending deletions."""
+    if max_age_hours < 0:
+        raise ChartInputError("max age must not be negative", field="max_age_hours")
+    if batch_size < 1:
+        raise ChartInputError("batch size must be at least 1", field="batch_size")
+    cutoff = timezone.now() - timedelta(hours=max_age_hours)
+    due = Chart.objects.filter(created_at__lt=cutoff)
+    result = PruneResult(cutoff=cutoff, dry_run=dry_run, due=due.count())
+    if dry_run:
+        for chart in (
+            due.order_by("created_at")
+            .only("id", "session_id", "backend", "path", "created_at")
+            .iterator(chunk_size=batch_size)
+        ):
+            result.listed.append(chart)
+            if progress:
+                progress(len(result.listed), result.due)
+        return result
+    while True:
+        ids = list(due.order_by("created_at").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            break
+        with transaction.atomic(), deletion.deletion_batch() as batch:
+            deleted, _ = Chart.objects.filter(pk__in=ids, created_at__lt=cutoff).delete()
+        result.deleted += deleted
+        result.errors += batch.failures
+        if progress:
+            progress(result.deleted, result.due)
+        if deleted == 0:
+            break  # another run took them
+    result.retried, result.retry_failed = deletion.retry_pending()
+    return result
+
+
+def chart_as_dict(chart: Chart) -> dict:
+    """The seed's answer shape for a stored chart."""
+    meta = chart.meta or {}
+    return {
+        "id": str(chart.id),
+        "chart_id": str(chart.id),
+        "url": chart.url,
+        "backend": chart.backend,
+        "session_id": chart.session_id,
+        "chart_type": chart.chart_type,
+        "format": chart.format,
+        "path": chart.path,
+        "bytes": chart.bytes,
+        "width": chart.width,
+        "height": chart.height,
+        "created_at": chart.created_at.isoformat(),
+        "markdown": chart.markdown,
+        "data_rows": meta.get("data_rows"),
+        "original_rows": meta.get("original_rows"),
+        "sampled": meta.get("sampled", False),
+    }
+
+
+# --- The seed's Python API ---------------------------------------------------------
+
+
+class ChartStorageService:
+    """Seed-compatible front over chart_store / session_delete / charts_prune."""
+
+    def save_chart(self, chart_bytes: bytes, session_id: str | None, chart_type: str = "chart"):
+        chart = chart_store(content=chart_bytes, session_id=session_id, chart_type=chart_type)
+        return chart_as_dict(chart)
+
+    def delete_session_charts(self, session_id: str) -> dict:
+        session_id = check_session_id(session_id)
+        return session_delete(session_id=session_id).as_dict()
+
+    def cleanup_old_charts(self, max_age_hours: float = 24) -> int:
+        return charts_prune(max_age_hours=max_age_hours).deleted
+
+
+_storage_service = ChartStorageService()
+
+
+def get_chart_storage_service() -> ChartStorageService:
+    return _storage_service

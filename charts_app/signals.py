@@ -1,0 +1,78 @@
+"""Connects chart and session deletions to file cleanup after commit."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.db.models.signals import post_delete, pre_delete
+from django.test.signals import setting_changed
+
+from sessions_app.models import ChatSession
+
+from . import deletion
+from .models import Backend, Chart
+from .storage import CHARTS_DIR, FileRef, reset_chain_on_setting_change
+
+# Files of these backends go with their session's folder in one call.
+_FOLDER_BACKENDS = {Backend.CLOUDINARY, Backend.LOCAL}
+
+
+def session_prefix(backend: str, session_id: str) -> str:
+    """The storage-name prefix that a session folder deletion covers on a backend."""
+    if backend == Backend.CLOUDINARY:
+        return f"{settings.CHARTS_CLOUDINARY_FOLDER}/{session_id}/"
+    if backend == Backend.LOCAL:
+        return f"{CHARTS_DIR}/{session_id}/"
+    return "\0"  # no folder deletion: never a prefix of a name
+
+
+def _deleting_session(origin) -> bool:
+    if isinstance(origin, ChatSession):
+        return True
+    return isinstance(origin, QuerySet) and origin.model is ChatSession
+
+
+def chart_post_delete(sender, instance: Chart, origin=None, **kwargs) -> None:
+    """Schedule the chart's file for deletion once the transaction commits."""
+    if not instance.path:
+        return
+    if _deleting_session(origin) and instance.path.startswith(
+        session_prefix(instance.backend, instance.session_id)
+    ):
+        return  # session_post_delete removes the whole session folder
+    deletion.schedule(
+        FileRef(
+            backend=instance.backend,
+            name=instance.path,
+            session_id=instance.session_id,
+            chart_id=str(instance.pk),
+        )
+    )
+
+
+def session_pre_delete(sender, instance: ChatSession, **kwargs) -> None:
+    """Remember which backends hold the session's files before the rows go."""
+    backends = set(
+        Chart.objects.filter(session_id=instance.pk).values_list("backend", flat=True).distinct()
+    )
+    backends.add(Backend.LOCAL)  # the local folder may hold stray files: always cleared
+    instance._chart_backends = backends & _FOLDER_BACKENDS
+
+
+def session_post_delete(sender, instance: ChatSession, **kwargs) -> None:
+    """Remove the session's folder on every backend that held its files, after commit."""
+    for backend in sorted(getattr(instance, "_chart_backends", {Backend.LOCAL})):
+        deletion.schedule_session(str(backend), instance.pk)
+
+
+def connect() -> None:
+    post_delete.connect(chart_post_delete, sender=Chart, dispatch_uid="charts_chart_post_delete")
+    pre_delete.connect(
+        session_pre_delete, sender=ChatSession, dispatch_uid="charts_session_pre_delete"
+    )
+    post_delete.connect(
+        session_post_delete, sender=ChatSession, dispatch_uid="charts_session_post_delete"
+    )
+    setting_changed.connect(
+        reset_chain_on_setting_change, dispatch_uid="charts_reset_chain_on_setting_change"
+    )
