@@ -50,7 +50,7 @@ test: install-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install-test
-	$(PY) bench/bench_render.py
+	$(PY) bench/bench_render.py --check
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mplconfig

@@ -50,10 +50,15 @@ class Chart(models.Model):
     sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField(db_index=True)
     meta = models.JSONField(default=dict, blank=True)
+    # sha256 of the normalized render request: an identical request returns this chart.
+    request_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["session", "-created_at"], name="chart_session_created")]
+        indexes = [
+            models.Index(fields=["session", "-created_at"], name="chart_session_created"),
+            models.Index(fields=["session", "request_hash"], name="chart_session_request"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.chart_type} chart {self.id} ({self.backend})"

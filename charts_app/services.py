@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import re
 import warnings
@@ -112,9 +113,23 @@ def session_for_write(*, session_id: str, user=None) -> ChatSession:
         return session
     owner = user if user is not None and user.is_authenticated else None
     session, created = ChatSession.objects.get_or_create(pk=session_id, defaults={"owner": owner})
-    if not created and owner is not None and not user.is_staff and session.owner_id != owner.pk:
-        raise NotFound("session not found", field="session_id")
+    if not created and owner is not None and not user.is_staff:
+        if session.owner_id is None:
+            # A session made through the Python API (no owner) is claimed by its first user.
+            ChatSession.objects.filter(pk=session.pk, owner__isnull=True).update(owner=owner)
+            session.owner = owner
+        elif session.owner_id != owner.pk:
+            raise NotFound("session not found", field="session_id")
     return session
+
+
+def check_session_access(*, session_id: str, user=None) -> None:
+    """Refuse someone else's session (as not found) before any work is done for it."""
+    if session_id == DEFAULT_SESSION_ID or user is None or not user.is_authenticated:
+        return
+    owner_id = ChatSession.objects.filter(pk=session_id).values_list("owner_id", flat=True).first()
+    if owner_id is not None and not user.is_staff and owner_id != user.pk:
+        raise NotFound("session not found", field="session_id")
 
 
 def chart_store(
@@ -125,6 +140,8 @@ def chart_store(
     user=None,
     info: ImageInfo | None = None,
     meta: dict | None = None,
+    request_hash: str = "",
+    field: str = "chart_bytes",
 ) -> Chart:
     """Store chart bytes on the first backend that takes them, then track them in a row.
 
@@ -135,13 +152,8 @@ def chart_store(
     session_id = check_session_id(session_id)
     chart_type = check_chart_type(chart_type)
     if info is None:
-        info = image_inspect(content)
-    if session_id != DEFAULT_SESSION_ID:
-        # Refuse someone else's session before any byte is stored.
-        existing = ChatSession.objects.filter(pk=session_id).first()
-        if existing is not None and user is not None and user.is_authenticated:
-            if not user.is_staff and existing.owner_id not in (None, user.pk):
-                raise NotFound("session not found", field="session_id")
+        info = image_inspect(content, field=field)
+    check_session_access(session_id=session_id, user=user)
     created_at = timezone.now()
     outcome = get_chain().store(
         content=content,
@@ -174,6 +186,7 @@ def chart_store(
                 sha256=hashlib.sha256(content).hexdigest(),
                 created_at=created_at,
                 meta=meta,
+                request_hash=request_hash,
             )
     except BaseException:
         _discard(stored, session_id)
@@ -313,6 +326,163 @@ def chart_as_dict(chart: Chart) -> dict:
         "original_rows": meta.get("original_rows"),
         "sampled": meta.get("sampled", False),
     }
+
+
+# --- Rendering -------------------------------------------------------------------
+
+OUTPUTS = ("url", "base64")
+_SEED_OUTPUTS = {"file": "url", "url": "url", "base64": "base64"}
+
+
+@dataclass
+class ChartCreateResult:
+    chart: Chart | None = None
+    rendered: object = None
+    created: bool = True
+
+    @property
+    def data_uri(self) -> str:
+        import base64
+
+        rendered = self.rendered
+        encoded = base64.b64encode(rendered.content).decode("ascii")
+        return f"data:{rendered.content_type};base64,{encoded}"
+
+
+def request_fingerprint(spec: dict) -> str:
+    """sha256 of a normalized render request (key order and whitespace do not matter)."""
+    canonical = json.dumps(
+        spec,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def chart_create(
+    *,
+    data: list,
+    chart_type: str,
+    session_id: str | None = None,
+    user=None,
+    x: str | None = None,
+    y: str | list[str] | None = None,
+    color: str | None = None,
+    title: str | None = None,
+    x_label: str | None = None,
+    y_label: str | None = None,
+    value: str | None = None,
+    fmt: str = "png",
+    output: str = "url",
+) -> ChartCreateResult:
+    """Render a chart; store it (output "url") or return it inline (output "base64").
+
+    An identical request for the same session returns the chart it made before,
+    while that chart exists, instead of rendering it again.
+    """
+    from .rendering import render_chart
+
+    if output not in _SEED_OUTPUTS:
+        raise ChartInputError(
+            "output must be one of url, base64 (or the seed's file, base64)", field="output"
+        )
+    output = _SEED_OUTPUTS[output]
+    session_id = check_session_id(session_id)
+    spec = {
+        "data": data,
+        "chart_type": chart_type,
+        "x": x,
+        "y": y,
+        "color": color,
+        "title": title,
+        "x_label": x_label,
+        "y_label": y_label,
+        "value": value,
+        "fmt": fmt,
+    }
+    request_hash = ""
+    if output == "url":
+        check_session_access(session_id=session_id, user=user)
+        try:
+            request_hash = request_fingerprint({**spec, "session_id": session_id})
+        except ValueError:
+            raise ChartInputError("data must not contain NaN or Infinity", field="data") from None
+        existing = Chart.objects.filter(session_id=session_id, request_hash=request_hash)
+        if user is not None and user.is_authenticated:
+            existing = existing.filter(created_by=user)
+        else:
+            existing = existing.filter(created_by__isnull=True)
+        chart = existing.order_by("-created_at").first()
+        if chart is not None:
+            return ChartCreateResult(chart=chart, created=False)
+    rendered = render_chart(**spec, max_rows=settings.CHARTS_MAX_ROWS)
+    if output == "base64":
+        return ChartCreateResult(rendered=rendered)
+    meta = {
+        "title": rendered.title,
+        "data_rows": rendered.data_rows,
+        "original_rows": rendered.original_rows,
+        "sampled": rendered.sampled,
+        "sampling": rendered.sampling,
+        "render_ms": round(rendered.render_ms, 2),
+    }
+    chart = chart_store(
+        content=rendered.content,
+        session_id=session_id,
+        chart_type=chart_type,
+        user=user,
+        info=ImageInfo(format=rendered.format, width=rendered.width, height=rendered.height),
+        meta=meta,
+        request_hash=request_hash,
+    )
+    return ChartCreateResult(chart=chart, rendered=rendered)
+
+
+class VisualizationService:
+    """Seed-compatible front over chart_create."""
+
+    def generate_chart(
+        self,
+        data: list,
+        chart_type: str,
+        session_id: str | None = None,
+        output_format: str = "file",
+        **options,
+    ) -> dict:
+        fmt = options.pop("format", options.pop("fmt", "png"))
+        result = chart_create(
+            data=data,
+            chart_type=chart_type,
+            session_id=session_id,
+            output=output_format,
+            fmt=fmt,
+            **options,
+        )
+        if result.chart is None:
+            rendered = result.rendered
+            return {
+                "data_uri": result.data_uri,
+                "format": rendered.format,
+                "chart_type": chart_type,
+                "bytes": len(rendered.content),
+                "width": rendered.width,
+                "height": rendered.height,
+                "data_rows": rendered.data_rows,
+                "original_rows": rendered.original_rows,
+                "sampled": rendered.sampled,
+                "markdown": f"![Chart]({result.data_uri})",
+            }
+        return chart_as_dict(result.chart)
+
+
+_visualization_service = VisualizationService()
+
+
+def get_visualization_service() -> VisualizationService:
+    return _visualization_service
 
 
 # --- The seed's Python API ---------------------------------------------------------

@@ -1,8 +1,24 @@
 from django.urls import re_path
 
+from sessions_app.api import views as session_views
+
 from . import views
 
 # Every path works with and without its trailing slash.
 urlpatterns = [
     re_path(r"^health/?$", views.HealthApi.as_view(), name="health"),
+    re_path(r"^charts/?$", views.ChartListCreateApi.as_view(), name="chart-list"),
+    re_path(r"^charts/upload/?$", views.ChartUploadApi.as_view(), name="chart-upload"),
+    re_path(r"^charts/(?P<chart_id>[^/]+)/?$", views.ChartDetailApi.as_view(), name="chart-detail"),
+    re_path(r"^sessions/?$", session_views.SessionListCreateApi.as_view(), name="session-list"),
+    re_path(
+        r"^sessions/(?P<session_id>[^/]+)/?$",
+        session_views.SessionDetailApi.as_view(),
+        name="session-detail",
+    ),
+    re_path(
+        r"^sessions/(?P<session_id>[^/]+)/charts/?$",
+        views.SessionChartListApi.as_view(),
+        name="session-charts",
+    ),
 ]

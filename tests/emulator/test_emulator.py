@@ -37,13 +37,6 @@ def make_png(width=7, height=5, color="red") -> bytes:
 PNG = make_png()
 
 
-@pytest.fixture(autouse=True)
-def media_root():
-    """Override tests/conftest.py's autouse MEDIA_ROOT fixture: these tests need no Django,
-    so they also run with ``-p no:django``."""
-    return None
-
-
 @pytest.fixture(scope="module")
 def emu_server():
     with CloudinaryEmulator() as emu:

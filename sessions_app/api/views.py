@@ -1,0 +1,92 @@
+"""Session API: create, list, show, delete (with every chart file)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from charts_app import selectors, services
+from charts_app.api.parsers import LimitedJSONParser
+from charts_app.api.views import ERROR_SCHEMA, paginated
+from charts_app.errors import NotFound
+from charts_app.models import Chart
+from sessions_app.models import DEFAULT_SESSION_ID
+from sessions_app.services import session_create
+
+
+class SessionOutputSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    title = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    chart_count = serializers.IntegerField()
+
+
+class SessionCreateInputSerializer(serializers.Serializer):
+    id = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, trim_whitespace=False
+    )
+    title = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
+        return super().to_internal_value(data)
+
+
+DELETE_SCHEMA = inline_serializer(
+    "SessionDeleted",
+    {
+        "deleted": serializers.IntegerField(),
+        "errors": serializers.IntegerField(),
+        "message": serializers.CharField(),
+    },
+)
+
+
+class SessionListCreateApi(APIView):
+    parser_classes = [LimitedJSONParser]
+
+    @extend_schema(responses={200: SessionOutputSerializer(many=True)})
+    def get(self, request):
+        return paginated(self, selectors.session_list(user=request.user), SessionOutputSerializer)
+
+    @extend_schema(
+        request=SessionCreateInputSerializer,
+        responses={201: SessionOutputSerializer, 400: ERROR_SCHEMA, 409: ERROR_SCHEMA},
+    )
+    def post(self, request):
+        serializer = SessionCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        session = session_create(
+            owner=request.user,
+            session_id=serializer.validated_data.get("id"),
+            title=serializer.validated_data.get("title", ""),
+        )
+        session.chart_count = 0
+        return Response(SessionOutputSerializer(session).data, status=status.HTTP_201_CREATED)
+
+
+class SessionDetailApi(APIView):
+    def _get(self, request, session_id):
+        session = selectors.session_get(user=request.user, session_id=session_id)
+        if session is None:
+            raise NotFound("session not found")
+        return session
+
+    @extend_schema(responses={200: SessionOutputSerializer, 404: ERROR_SCHEMA})
+    def get(self, request, session_id: str):
+        return Response(SessionOutputSerializer(self._get(request, session_id)).data)
+
+    @extend_schema(responses={200: DELETE_SCHEMA, 404: ERROR_SCHEMA})
+    def delete(self, request, session_id: str):
+        session = self._get(request, session_id)
+        if session.pk == DEFAULT_SESSION_ID and not request.user.is_staff:
+            charts = Chart.objects.filter(session=session, created_by=request.user)
+            result = services.charts_delete(charts=charts)
+        else:
+            result = services.session_delete(session_id=session.pk)
+        return Response(result.as_dict())
