@@ -238,3 +238,20 @@ def test_the_row_limit_is_checked_before_the_rows_are_inspected():
     # 10 rows that are not even dicts: the size limit answers first (413, not 400).
     with pytest.raises(PayloadTooLarge):
         render_chart(data=[None] * 10, chart_type="line", max_rows=5)
+
+
+@pytest.mark.parametrize("chart_type", ["line", "scatter", "box", "heatmap", "area", "violin"])
+def test_values_too_large_for_an_axis_are_refused(chart_type):
+    data = [{"a": i, "b": 1e308 if i % 2 else -1e308, "c": 1e308} for i in range(10)]
+    with pytest.raises(ChartInputError) as caught:
+        render_chart(data=data, chart_type=chart_type)
+    assert "too large to plot" in str(caught.value)
+
+
+@pytest.mark.parametrize("when", ["0001-01-01", "9999-12-31T23:59:59", "1899-12-31"])
+def test_dates_outside_the_plottable_years_are_refused(when):
+    data = [{"t": when, "v": 1}, {"t": "2026-01-01", "v": 2}]
+    with pytest.raises(ChartInputError) as caught:
+        render_chart(data=data, chart_type="timeseries")
+    assert caught.value.field == "x"
+    assert "outside the years" in str(caught.value)
