@@ -50,6 +50,8 @@ class Chart(models.Model):
     sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField(db_index=True)
     meta = models.JSONField(default=dict, blank=True)
+    # Where a re-homed chart used to live locally: old /charts/... URLs redirect to the new one.
+    previous_path = models.CharField(max_length=512, blank=True, default="", db_index=True)
     # sha256 of the normalized render request: an identical request returns this chart.
     request_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
 
@@ -97,3 +99,15 @@ class PendingDeletion(models.Model):
 
     def __str__(self) -> str:
         return f"pending {self.kind} deletion {self.backend}:{self.name}"
+
+
+class MaintenanceLease(models.Model):
+    """A named lease that one process holds for a while (startup prune: once per deployment)."""
+
+    name = models.CharField(primary_key=True, max_length=64)
+    holder = models.CharField(max_length=128)
+    acquired_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder} until {self.expires_at:%Y-%m-%d %H:%M:%S}"

@@ -12,11 +12,11 @@ import json
 import logging
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
@@ -24,6 +24,12 @@ from sessions_app.models import DEFAULT_SESSION_ID, ChatSession, is_valid_sessio
 
 from . import deletion
 from .errors import ChartInputError, NotFound, PayloadTooLarge
+from .maintenance import (  # noqa: F401  (re-exported: services is the one write API)
+    RehomeResult,
+    SyncReport,
+    charts_rehome,
+    charts_sync,
+)
 from .models import Chart, PendingDeletion
 from .storage import FileRef, StoredFile, get_chain
 
@@ -257,11 +263,23 @@ class PruneResult:
     retried: int = 0
     retry_failed: int = 0
     dry_run: bool = False
-    listed: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.errors == 0 and self.retry_failed == 0
+
+
+def _claim_expired(cutoff, batch_size: int) -> list:
+    """Ids of the oldest expired charts, locked for this run where the database can.
+
+    PostgreSQL skips rows another run has locked, so concurrent runs take disjoint
+    batches. SQLite has no row locks; its IMMEDIATE transactions serialize the runs,
+    and a batch re-read after the other run's commit no longer holds its rows.
+    """
+    charts = Chart.objects.filter(created_at__lt=cutoff).order_by("created_at")
+    if connection.features.has_select_for_update_skip_locked:
+        charts = charts.select_for_update(skip_locked=True)
+    return list(charts.values_list("pk", flat=True)[:batch_size])
 
 
 def charts_prune(
@@ -270,8 +288,14 @@ def charts_prune(
     batch_size: int = 500,
     dry_run: bool = False,
     progress=None,
+    on_due=None,
 ) -> PruneResult:
-    """Delete charts older than the age limit in batches, then retry pending deletions."""
+    """Delete charts older than the age limit in batches, then retry pending deletions.
+
+    Memory stays bounded: one batch of ids (and of file names) at a time. `on_due`
+    receives each chart that a dry run would delete; `progress(done, total)` is
+    called after each batch.
+    """
     if max_age_hours < 0:
         raise ChartInputError("max age must not be negative", field="max_age_hours")
     if batch_size < 1:
@@ -280,27 +304,29 @@ def charts_prune(
     due = Chart.objects.filter(created_at__lt=cutoff)
     result = PruneResult(cutoff=cutoff, dry_run=dry_run, due=due.count())
     if dry_run:
-        for chart in (
-            due.order_by("created_at")
-            .only("id", "session_id", "backend", "path", "created_at")
-            .iterator(chunk_size=batch_size)
-        ):
-            result.listed.append(chart)
-            if progress:
-                progress(len(result.listed), result.due)
+        listed = 0
+        charts = due.order_by("created_at").only(
+            "id", "session_id", "backend", "path", "created_at"
+        )
+        for chart in charts.iterator(chunk_size=batch_size):
+            listed += 1
+            if on_due:
+                on_due(chart)
+            if progress and listed % batch_size == 0:
+                progress(listed, result.due)
         return result
     while True:
-        ids = list(due.order_by("created_at").values_list("pk", flat=True)[:batch_size])
+        with transaction.atomic(), deletion.deletion_batch() as batch:
+            ids = _claim_expired(cutoff, batch_size)
+            if ids:
+                _, per_model = Chart.objects.filter(pk__in=ids).delete()
+                deleted = per_model.get(Chart._meta.label, 0)
         if not ids:
             break
-        with transaction.atomic(), deletion.deletion_batch() as batch:
-            deleted, _ = Chart.objects.filter(pk__in=ids, created_at__lt=cutoff).delete()
         result.deleted += deleted
         result.errors += batch.failures
         if progress:
-            progress(result.deleted, result.due)
-        if deleted == 0:
-            break  # another run took them
+            progress(result.deleted, max(result.due, result.deleted))
     result.retried, result.retry_failed = deletion.retry_pending()
     return result
 

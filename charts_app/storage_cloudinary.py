@@ -135,8 +135,13 @@ class ChartCloudinaryStorage(MediaCloudinaryStorage):
         filename: str,
         chart_type: str = "chart",
         created_at: datetime | None = None,
+        allow_existing: bool = False,
     ) -> StoredFile:
-        """Upload one chart; raises ChartStorageError naming the cause on any failure."""
+        """Upload one chart; raises ChartStorageError naming the cause on any failure.
+
+        `allow_existing` accepts an asset already stored under the same public_id (the
+        name carries a random token, so that is an earlier upload of this very chart).
+        """
         if not FILENAME_RE.fullmatch(filename):
             raise ChartStorageError(
                 "invalid chart name", cause="invalid_name", backend="cloudinary"
@@ -160,9 +165,11 @@ class ChartCloudinaryStorage(MediaCloudinaryStorage):
             )
         except Exception as exc:  # the SDK raises plain Exception for some statuses
             raise _error(exc, "upload failed") from exc
-        return self._check_upload_answer(answer, expected, len(content))
+        return self._check_upload_answer(answer, expected, len(content), allow_existing)
 
-    def _check_upload_answer(self, answer, expected: str, size: int) -> StoredFile:
+    def _check_upload_answer(
+        self, answer, expected: str, size: int, allow_existing: bool = False
+    ) -> StoredFile:
         if not isinstance(answer, dict):
             raise ChartStorageError(
                 "Cloudinary upload answer is not a JSON object",
@@ -183,7 +190,7 @@ class ChartCloudinaryStorage(MediaCloudinaryStorage):
                 cause="malformed",
                 backend="cloudinary",
             )
-        if answer.get("existing"):
+        if answer.get("existing") and not (allow_existing and answer.get("bytes") == size):
             # overwrite=False answered with an older asset: never attach it to this chart.
             raise ChartStorageError(
                 f"Cloudinary already holds {public_id!r}", cause="conflict", backend="cloudinary"
@@ -326,6 +333,11 @@ class ChartCloudinaryStorage(MediaCloudinaryStorage):
 
     def list_names(self, prefix: str | None = None, page_size: int = 500):
         """Yield every public_id under the charts folder (Admin API listing, paged)."""
+        for public_id, _created_at in self.list_resources(prefix, page_size):
+            yield public_id
+
+    def list_resources(self, prefix: str | None = None, page_size: int = 500):
+        """Yield (public_id, created_at) under the charts folder (Admin API listing, paged)."""
         cursor = None
         prefix = prefix or f"{self.folder}/"
         while True:
@@ -339,7 +351,7 @@ class ChartCloudinaryStorage(MediaCloudinaryStorage):
             except Exception as exc:
                 raise _error(exc, "listing failed") from exc
             for resource in answer.get("resources", []):
-                yield resource["public_id"]
+                yield resource["public_id"], resource.get("created_at")
             cursor = answer.get("next_cursor")
             if not cursor:
                 return

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseNotModified,
+    HttpResponseRedirect,
+)
 from django.utils.http import http_date, parse_etags
 from django.views.decorators.http import require_safe
 
@@ -14,15 +20,12 @@ from .storage import FILENAME_RE, LocalChartStorage, local_name
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 
-def _tracked_chart(session_id: str, filename: str) -> Chart:
+def _tracked_chart(session_id: str, filename: str) -> Chart | None:
     if not is_valid_session_id(session_id) or not FILENAME_RE.fullmatch(filename):
         raise Http404("No such chart")
-    chart = Chart.objects.filter(
+    return Chart.objects.filter(
         backend=Backend.LOCAL, path=local_name(session_id, filename), session_id=session_id
     ).first()
-    if chart is None:
-        raise Http404("No such chart")
-    return chart
 
 
 def _etag_matches(header: str, etag: str) -> bool:
@@ -34,6 +37,14 @@ def _etag_matches(header: str, etag: str) -> bool:
 def serve_chart(request, session_id: str, filename: str) -> HttpResponse:
     """Serve one tracked local chart with immutable caching; anything else is 404."""
     chart = _tracked_chart(session_id, filename)
+    if chart is None:
+        # A chart re-homed to Cloudinary keeps answering at its old local URL.
+        moved = Chart.objects.filter(previous_path=local_name(session_id, filename)).first()
+        if moved is None:
+            raise Http404("No such chart")
+        response = HttpResponseRedirect(moved.url)
+        response["Cache-Control"] = "public, max-age=86400"
+        return response
     etag = f'"{chart.sha256}"'
     headers = {
         "ETag": etag,

@@ -46,26 +46,29 @@ class Command(BaseCommand):
                 )
                 self.stderr.flush()
 
+        def list_due(chart) -> None:
+            if verbosity >= 1:
+                self.stdout.write(
+                    f"would delete {chart.id} {chart.backend}:{chart.path} "
+                    f"(session {chart.session_id}, {chart.created_at:%Y-%m-%d %H:%M:%S})"
+                )
+
         try:
             result = charts_prune(
                 max_age_hours=max_age_hours,
                 batch_size=batch_size,
                 dry_run=dry_run,
                 progress=progress,
+                on_due=list_due,
             )
         except ChartInputError as exc:
             raise CommandError(f"--{exc.field.replace('_', '-')}: {exc.message}") from None
         if show_progress and result.due:
             self.stderr.write("")
         if dry_run:
-            if verbosity >= 1:
-                for chart in result.listed:
-                    self.stdout.write(
-                        f"would delete {chart.id} {chart.backend}:{chart.path} "
-                        f"(session {chart.session_id}, {chart.created_at:%Y-%m-%d %H:%M:%S})"
-                    )
             self.stdout.write(
-                f"Dry run: {result.due} charts older than {max_age_hours:g} h would be deleted."
+                f"Dry run: {result.due} charts older than {max_age_hours:g} h would be deleted; "
+                "nothing was deleted."
             )
             return
         summary = (

@@ -1,0 +1,63 @@
+"""Work a server process does once at start, in the background."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+
+logger = logging.getLogger(__name__)
+
+STARTUP_PRUNE_LEASE = "startup-prune"
+
+
+def start_background_tasks() -> threading.Thread:
+    """Warm the renderer and (once per deployment) prune, without delaying any request."""
+    thread = threading.Thread(target=_run, name="charts-startup", daemon=True)
+    thread.start()
+    return thread
+
+
+def _run() -> None:
+    try:
+        from .rendering import warm_up
+
+        warm_up()
+    except Exception:
+        logger.exception("Renderer warm-up failed")
+    if settings.CHARTS_PRUNE_ON_STARTUP:
+        try:
+            startup_prune()
+        except Exception:
+            logger.exception("Startup prune failed")
+    connection.close()
+
+
+def startup_prune() -> bool:
+    """Prune unless another worker of this deployment already did; True when it ran."""
+    from .maintenance import lease_acquire
+    from .services import charts_prune
+
+    minutes = settings.CHARTS_STARTUP_PRUNE_LEASE_MINUTES
+    try:
+        acquired = lease_acquire(STARTUP_PRUNE_LEASE, ttl=timedelta(minutes=minutes))
+    except DatabaseError as exc:
+        logger.warning("Startup prune skipped: database not ready (%s)", exc)
+        return False
+    if not acquired:
+        logger.info("Startup prune skipped: another process ran it in the last %g min", minutes)
+        return False
+    result = charts_prune(max_age_hours=settings.CHARTS_MAX_AGE_HOURS)
+    logger.info(
+        "Startup prune: deleted %d charts older than %g h; %d file deletions failed; "
+        "%d pending deletions retried (%d still failing)",
+        result.deleted,
+        settings.CHARTS_MAX_AGE_HOURS,
+        result.errors,
+        result.retried + result.retry_failed,
+        result.retry_failed,
+    )
+    return True
