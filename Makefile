@@ -47,6 +47,7 @@ format: install-test
 
 test: install-test
 	$(PY) -m ruff check .
+	bash scripts/ensure_chromium.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install-test

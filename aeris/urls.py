@@ -10,4 +10,5 @@ urlpatterns = [
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("charts/<str:session_id>/<str:filename>", serve_chart, name="chart-file"),
+    path("sessions/", include("sessions_app.urls")),
 ]
