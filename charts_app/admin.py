@@ -47,6 +47,7 @@ class ChartAdmin(admin.ModelAdmin):
         "backend",
         "path",
         "url",
+        "previous_path",
         "format",
         "bytes",
         "width",
