@@ -194,6 +194,17 @@ if CHARTS_CLOUDINARY:
     }
 CHARTS_CLOUDINARY_FOLDER = os.environ.get("CHARTS_CLOUDINARY_FOLDER", "aeris-aq/charts").strip("/")
 CHARTS_CLOUDINARY_TIMEOUT = env_number("CHARTS_CLOUDINARY_TIMEOUT", 10.0)
+# Circuit breaker around remote backends: open after N consecutive failures, for M seconds.
+CHARTS_BREAKER_THRESHOLD = int(env_number("CHARTS_BREAKER_THRESHOLD", 3, int))
+CHARTS_BREAKER_COOLDOWN = env_number("CHARTS_BREAKER_COOLDOWN", 30.0)
+# Upload threads per process; a caller waits ~4x the recent upload time, at least this long.
+CHARTS_UPLOAD_WORKERS = max(1, int(env_number("CHARTS_UPLOAD_WORKERS", 4, int)))
+CHARTS_UPLOAD_MIN_WAIT = env_number("CHARTS_UPLOAD_MIN_WAIT", 0.02)
+# At most this many seconds (default: the timeout). 0 = write-behind: answer from local
+# storage at once and move the chart to Cloudinary when its upload lands.
+CHARTS_UPLOAD_MAX_WAIT = (
+    env_number("CHARTS_UPLOAD_MAX_WAIT", 0.0) if os.environ.get("CHARTS_UPLOAD_MAX_WAIT") else None
+)
 CHARTS_MAX_AGE_HOURS = env_number("CHARTS_MAX_AGE_HOURS", 24.0)
 CHARTS_PRUNE_ON_STARTUP = env_bool("CHARTS_PRUNE_ON_STARTUP", True)
 # Workers starting within this many minutes of the first one do not prune again.
@@ -201,6 +212,20 @@ CHARTS_STARTUP_PRUNE_LEASE_MINUTES = env_number("CHARTS_STARTUP_PRUNE_LEASE_MINU
 CHARTS_MAX_UPLOAD_BYTES = int(env_number("CHARTS_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, int))
 CHARTS_MAX_IMAGE_PIXELS = int(env_number("CHARTS_MAX_IMAGE_PIXELS", 16_000_000, int))
 CHARTS_MAX_ROWS = int(env_number("CHARTS_MAX_ROWS", 100_000, int))
+
+# Shared state (circuit breaker, locks): per-process memory, or Redis when REDIS_URL is set.
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "aeris",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- REST framework -----------------------------------------------------------
 REST_FRAMEWORK = {

@@ -43,8 +43,9 @@ def populate(n: int) -> None:
 
     per_session = 1000
     for start in range(0, n, per_session):
-        make_charts(min(per_session, n - start), session_id=f"s{start // per_session}",
-                    age_hours=48)
+        make_charts(
+            min(per_session, n - start), session_id=f"s{start // per_session}", age_hours=48
+        )
 
 
 def main(argv=None) -> int:
@@ -61,8 +62,10 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         populate(args.charts)
         files = sum(1 for _ in (tmpdir / "media").rglob("*.png"))
-        print(f"bench_prune: {args.charts:,} expired charts with {files:,} local files "
-              f"(made in {time.perf_counter() - started:.1f} s)")
+        print(
+            f"bench_prune: {args.charts:,} expired charts with {files:,} local files "
+            f"(made in {time.perf_counter() - started:.1f} s)"
+        )
 
         tracemalloc.start()
         rows = list(Chart.objects.all())
@@ -78,12 +81,16 @@ def main(argv=None) -> int:
         tracemalloc.stop()
 
         left = sum(1 for _ in (tmpdir / "media").rglob("*.png"))
-        print(f"  pruned {result.deleted:,} charts in {elapsed:.1f} s "
-              f"({result.deleted / elapsed:,.0f} charts/s), batch size {args.batch_size}, "
-              f"{result.errors} failures, {left} files left, {Chart.objects.count()} rows left")
+        print(
+            f"  pruned {result.deleted:,} charts in {elapsed:.1f} s "
+            f"({result.deleted / elapsed:,.0f} charts/s), batch size {args.batch_size}, "
+            f"{result.errors} failures, {left} files left, {Chart.objects.count()} rows left"
+        )
         print(f"  peak traced memory while pruning: {peak / 1e6:.1f} MB")
-        print(f"  naive (all rows loaded at once):  {naive_peak / 1e6:.1f} MB "
-              f"(ratio {peak / naive_peak:.3f})")
+        print(
+            f"  naive (all rows loaded at once):  {naive_peak / 1e6:.1f} MB "
+            f"(ratio {peak / naive_peak:.3f})"
+        )
         ok = result.deleted == args.charts and left == 0 and peak < naive_peak
         print("RESULT:", "PASS" if ok else "FAIL")
         return 0 if ok else 1

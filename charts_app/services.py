@@ -196,8 +196,42 @@ def chart_store(
             )
     except BaseException:
         _discard(stored, session_id)
+        if outcome.pending is not None:
+            outcome.pending.abandon()
         raise
+    if outcome.pending is not None:
+        # Answered from local storage; the slow upload moves the row when it lands.
+        outcome.pending.attach(chart.pk, chart_adopt_remote)
     return chart
+
+
+def chart_adopt_remote(chart_id, stored: StoredFile) -> bool:
+    """Move a locally stored chart to the remote copy that landed late (old URL redirects)."""
+    with transaction.atomic():
+        chart = Chart.objects.select_for_update().filter(pk=chart_id).first()
+        if chart is None or chart.backend != "local":
+            gone = True
+        else:
+            gone = False
+            old_path = chart.path
+            meta = dict(chart.meta or {})
+            meta["adopted_late"] = True
+            Chart.objects.filter(pk=chart.pk).update(
+                backend=stored.backend,
+                path=stored.name,
+                url=stored.url,
+                previous_path=old_path,
+                meta=meta,
+            )
+            deletion.schedule(
+                FileRef("local", old_path, session_id=chart.session_id, chart_id=str(chart.pk))
+            )
+    if gone:
+        # The chart was deleted (or moved) meanwhile: its late copy belongs to nobody.
+        deletion.schedule(FileRef(stored.backend, stored.name))
+        return False
+    logger.info("Chart %s moved to %s after a late upload", chart_id, stored.backend)
+    return True
 
 
 def _discard(stored: StoredFile, session_id: str) -> None:

@@ -16,6 +16,10 @@ import re
 import secrets
 import shutil
 import stat
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -29,6 +33,8 @@ from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 
 from sessions_app.models import is_valid_session_id
+
+from .breaker import CircuitBreaker
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +82,7 @@ class StoreAttempt:
 class StoreOutcome:
     stored: StoredFile
     failures: list[StoreAttempt] = field(default_factory=list)
+    pending: PendingUpload | None = None
 
 
 def chart_filename(fmt: str, now: datetime | None = None) -> str:
@@ -180,14 +187,147 @@ class LocalChartStorage(FileSystemStorage):
             pass  # not empty, or already gone
 
 
+class PendingUpload:
+    """A remote upload that missed its deadline while the chart was stored locally.
+
+    When it finishes, the caller's `adopt(chart_id, stored)` moves the chart's row to
+    the remote copy (the chart was answered from local storage meanwhile). If the row
+    was never written (`abandon`), the remote copy is deleted instead.
+    """
+
+    def __init__(self, chain: ChartStorageChain, backend_name: str):
+        self.chain = chain
+        self.backend_name = backend_name
+        self._lock = threading.Lock()
+        self._chart_id = None
+        self._adopt = None
+        self._stored: StoredFile | None = None
+        self._abandoned = False
+        self.done = threading.Event()
+
+    def attach(self, chart_id, adopt) -> None:
+        """The chart's row exists now: adopt the upload when (or if already) it lands."""
+        with self._lock:
+            self._chart_id, self._adopt = chart_id, adopt
+            stored = self._stored
+        if stored is not None:
+            adopt(chart_id, stored)
+
+    def abandon(self) -> None:
+        with self._lock:
+            self._abandoned = True
+            stored = self._stored
+        if stored is not None:
+            self._discard(stored)
+
+    def finished(self, stored: StoredFile | None) -> None:
+        try:
+            if stored is None:
+                return
+            with self._lock:
+                self._stored = stored
+                chart_id, adopt, abandoned = self._chart_id, self._adopt, self._abandoned
+            if abandoned:
+                self._discard(stored)
+            elif adopt is not None:
+                adopt(chart_id, stored)
+        except Exception:
+            logger.exception("Adopting late %s upload %s failed", self.backend_name, stored)
+        finally:
+            self.done.set()
+
+    def _discard(self, stored: StoredFile) -> None:
+        try:
+            self.chain.delete(FileRef(backend=stored.backend, name=stored.name))
+        except Exception:
+            logger.exception("Could not delete unwanted %s copy %s", stored.backend, stored.name)
+
+
+class _RemoteState:
+    """Per-process knowledge of one remote backend: latency and uploads past their deadline."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.latency_ewma: float | None = None
+        self.overdue = 0
+
+    def observe(self, seconds: float) -> None:
+        with self.lock:
+            if self.latency_ewma is None:
+                self.latency_ewma = seconds
+            else:
+                self.latency_ewma = 0.8 * self.latency_ewma + 0.2 * seconds
+
+
+_remote_states: dict[str, _RemoteState] = {}
+_remote_states_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def wait_for_uploads(timeout: float = 30.0) -> None:
+    """Block until every upload submitted so far has finished (tests and benches)."""
+    with _executor_lock:
+        executor = _executor
+    if executor is not None:
+        executor.submit(lambda: None).result(timeout)  # FIFO: earlier uploads are started
+        deadline = time.monotonic() + timeout
+        while executor._work_queue.qsize() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def reset_remote_state() -> None:
+    """Forget per-process latency and overdue counts (tests; a settings change)."""
+    with _remote_states_lock:
+        _remote_states.clear()
+
+
+def _remote_state(name: str) -> _RemoteState:
+    with _remote_states_lock:
+        return _remote_states.setdefault(name, _RemoteState())
+
+
+def _upload_executor() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(
+                max_workers=settings.CHARTS_UPLOAD_WORKERS, thread_name_prefix="charts-upload"
+            )
+        return _executor
+
+
+def _close_thread_connections() -> None:
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        conn.close()
+
+
 class ChartStorageChain:
-    """Backends in order of preference; the last one is always local."""
+    """Backends in order of preference; the last one is always local.
+
+    Remote backends (all but the last) are guarded by a shared circuit breaker and
+    never hold a caller longer than the upload's expected time: the upload runs in a
+    worker thread and the caller waits about 4x the recent upload latency (at least
+    CHARTS_UPLOAD_MIN_WAIT, at most the timeout). A miss stores the chart locally at
+    once; the upload goes on and, if it lands, the row moves to it (`PendingUpload`).
+    While an upload is overdue, callers do not wait at all.
+    """
 
     def __init__(self, backends: list):
         if not backends:
             raise ValueError("a storage chain needs at least one backend")
         self.backends = backends
         self.by_name = {backend.backend_name: backend for backend in backends}
+        self.breakers = {
+            backend.backend_name: CircuitBreaker(
+                backend.backend_name,
+                threshold=settings.CHARTS_BREAKER_THRESHOLD,
+                cooldown=settings.CHARTS_BREAKER_COOLDOWN,
+            )
+            for backend in backends[:-1]
+        }
 
     @property
     def names(self) -> list[str]:
@@ -205,6 +345,31 @@ class ChartStorageChain:
             return ChartCloudinaryStorage()
         raise ChartStorageError(f"backend {name!r} is not configured", cause="not_configured")
 
+    def upload_wait(self, name: str) -> float:
+        """Seconds a caller waits for this remote backend before going on without it."""
+        state = _remote_state(name)
+        timeout = float(getattr(self.by_name[name], "timeout", 10.0))
+        max_wait = settings.CHARTS_UPLOAD_MAX_WAIT
+        limit = timeout if max_wait is None else min(timeout, max_wait)
+        with state.lock:
+            if state.overdue:
+                return 0.0
+            if state.latency_ewma is None:
+                return limit  # nothing known yet: give it all the time allowed
+            wait = 4 * state.latency_ewma
+        return min(limit, max(settings.CHARTS_UPLOAD_MIN_WAIT, wait))
+
+    def status(self) -> dict:
+        remote = {}
+        for name, breaker in self.breakers.items():
+            state = _remote_state(name)
+            remote[name] = {
+                **breaker.snapshot(),
+                "upload_wait_seconds": round(self.upload_wait(name), 3),
+                "overdue_uploads": state.overdue,
+            }
+        return remote
+
     def store(
         self,
         *,
@@ -214,34 +379,118 @@ class ChartStorageChain:
         chart_type: str,
         created_at: datetime,
     ) -> StoreOutcome:
-        """Store the bytes on the first backend that accepts them."""
+        """Store the bytes on the first backend that accepts them in time."""
         filename = chart_filename(fmt, created_at)
+        kwargs = {
+            "content": content,
+            "session_id": session_id,
+            "filename": filename,
+            "chart_type": chart_type,
+            "created_at": created_at,
+        }
         failures: list[StoreAttempt] = []
-        for backend in self.backends:
+        pending: PendingUpload | None = None
+        for backend in self.backends[:-1]:
+            name = backend.backend_name
+            stored, failure, late = self._store_remote(backend, kwargs)
+            if stored is not None:
+                return StoreOutcome(stored=stored, failures=failures)
+            failures.append(failure)
+            if late is not None and pending is None:
+                pending = late
+            logger.warning(
+                "%s upload failed (%s: %s); falling back to %s",
+                name.capitalize(),
+                failure.cause,
+                _one_line(failure.message),
+                self.backends[self.backends.index(backend) + 1].backend_name,
+            )
+        local = self.backends[-1]
+        try:
+            stored = local.store(**kwargs)
+        except ChartStorageError as exc:
+            if pending is not None:
+                pending.abandon()
+            raise ChartStorageError(
+                f"no backend could store the chart: {exc}", cause=exc.cause
+            ) from exc
+        return StoreOutcome(stored=stored, failures=failures, pending=pending)
+
+    def _store_remote(self, backend, kwargs):
+        """(stored, failure, pending upload) for one remote backend."""
+        name = backend.backend_name
+        breaker = self.breakers[name]
+        allowed, probe = breaker.allow()
+        if not allowed:
+            return None, StoreAttempt(name, "circuit_open", f"{name} circuit breaker is open"), None
+        state = _remote_state(name)
+        with state.lock:
+            busy = state.overdue >= settings.CHARTS_UPLOAD_WORKERS
+        if busy:
+            breaker.record_failure("busy", probe=probe)
+            return None, StoreAttempt(name, "busy", f"{name} uploads are all overdue"), None
+        wait = self.upload_wait(name)
+        late = PendingUpload(self, name)
+        # Exactly one of the two sides decides whether the caller gave up on this upload.
+        outcome = {"missed": False, "finished": False}
+        outcome_lock = threading.Lock()
+
+        def upload():
+            started = time.monotonic()
+            error = None
+            stored = None
             try:
-                stored = backend.store(
-                    content=content,
-                    session_id=session_id,
-                    filename=filename,
-                    chart_type=chart_type,
-                    created_at=created_at,
-                )
+                stored = backend.store(**kwargs)
             except ChartStorageError as exc:
-                failures.append(StoreAttempt(backend.backend_name, exc.cause, str(exc)))
-                if backend is not self.backends[-1]:
+                error = exc
+            except Exception as exc:  # a bug in a backend must not kill the worker quietly
+                logger.exception("%s upload raised", name)
+                error = ChartStorageError(str(exc), cause="error", backend=name)
+            with outcome_lock:
+                outcome["finished"] = True
+                missed = outcome["missed"]
+            if stored is not None:
+                state.observe(time.monotonic() - started)
+                breaker.record_success()
+            elif not missed or outcome.get("missed_uncounted"):
+                breaker.record_failure(error.cause, probe=probe)
+            if missed:
+                with state.lock:
+                    state.overdue -= 1
+                if error is not None:
                     logger.warning(
-                        "%s upload failed (%s: %s); falling back to %s",
-                        backend.backend_name.capitalize(),
-                        exc.cause,
-                        _one_line(str(exc)),
-                        self.backends[self.backends.index(backend) + 1].backend_name,
+                        "Late %s upload failed too (%s): %s",
+                        name,
+                        error.cause,
+                        _one_line(str(error)),
                     )
-                continue
-            return StoreOutcome(stored=stored, failures=failures)
-        last = failures[-1]
-        raise ChartStorageError(
-            f"no backend could store the chart: {last.message}", cause=last.cause
-        )
+                late.finished(stored)
+                _close_thread_connections()
+            return stored, error
+
+        future = _upload_executor().submit(upload)
+        try:
+            stored, error = future.result(timeout=wait)
+        except FutureTimeout:
+            with outcome_lock:
+                if not outcome["finished"]:
+                    outcome["missed"] = True
+            if outcome["missed"]:
+                with state.lock:
+                    state.overdue += 1
+                if wait > 0 or state.overdue > 1:
+                    # A real deadline miss. (With CHARTS_UPLOAD_MAX_WAIT=0 every save is
+                    # answered before its upload; only the upload's own outcome counts.)
+                    breaker.record_failure("timeout", probe=probe)
+                else:
+                    with outcome_lock:
+                        outcome["missed_uncounted"] = True
+                message = f"{name} did not answer within {wait:.2f} s; it may still land"
+                return None, StoreAttempt(name, "timeout", message), late
+            stored, error = future.result()
+        if stored is not None:
+            return stored, None, None
+        return None, StoreAttempt(name, error.cause, str(error)), None
 
     def delete(self, ref: FileRef) -> None:
         self.backend(ref.backend).delete(ref.name)

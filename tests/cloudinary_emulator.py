@@ -383,6 +383,11 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "CloudinaryEmulator/1.0"
     emulator: CloudinaryEmulator  # set on a per-emulator subclass
 
+    # Buffer the response and send it in one go, without Nagle: headers and body written
+    # separately would otherwise wait on the client's delayed ACK (~40 ms per request).
+    wbufsize = -1
+    disable_nagle_algorithm = True
+
     def setup(self):
         super().setup()
         self.emulator._track(self.connection)

@@ -15,7 +15,14 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
-    """Every test gets its own MEDIA_ROOT and starts with Cloudinary not configured."""
+    """Every test gets its own MEDIA_ROOT, an empty cache (closed circuit breakers) and
+    starts with Cloudinary not configured."""
+    from django.core.cache import cache
+
+    from charts_app.storage import reset_remote_state
+
+    cache.clear()
+    reset_remote_state()
     root = tmp_path / "media"
     root.mkdir()
     settings.MEDIA_ROOT = root

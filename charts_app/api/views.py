@@ -202,6 +202,7 @@ class HealthApi(APIView):
             "primary": chain.names[0],
             "cloudinary": "configured" if settings.CHARTS_CLOUDINARY else "not configured",
             "cloudinary_folder": settings.CHARTS_CLOUDINARY_FOLDER,
+            "circuit_breakers": chain.status(),
         }
         healthy = database == "ok"
         return Response(
