@@ -87,10 +87,17 @@ def test_another_users_session_is_not_found(page, live_server, user, other_user,
     assert response.status == 404
 
 
-def test_anonymous_visitor_is_sent_to_the_login_page(page, user, store):
+def test_anonymous_owner_signs_in_and_lands_on_the_gallery(page, user, store):
+    """A chart owner who is not staff signs in on /accounts/login/ (not the admin's form)."""
     store(backend="local", session_id="s1", user=user)
 
     page.goto(gallery_url("s1"))
 
-    assert page.url.endswith(f"{reverse('admin:login')}?next=/sessions/s1/")
-    assert page.locator("#id_username").is_visible()
+    assert page.url.endswith(f"{reverse('login')}?next=/sessions/s1/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "pw-alice-123")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/sessions/s1/")
+    images = loaded_images(page, CARD_IMAGES)
+    assert images and all(image["naturalWidth"] > 0 for image in images)
+    screenshot(page, "gallery_after_login")
