@@ -9,10 +9,11 @@ export MPLBACKEND := Agg
 export MPLCONFIGDIR := $(CURDIR)/.mplconfig
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint format bench install install-test migrate clean help
+.PHONY: run serve test lint format bench fuzz install install-test migrate clean help
 
 help:
 	@echo "make run    - install, migrate and serve on http://$(HOST):$(PORT) (SQLite, local storage)"
+	@echo "make serve  - the same behind gunicorn, DEBUG off, static files by WhiteNoise"
 	@echo "make test   - install the test extras, lint, and run the whole suite"
 	@echo "make bench  - benchmarks (render/store against a pyplot baseline)"
 	@echo "make lint   - ruff"
@@ -38,6 +39,10 @@ migrate: install
 run: migrate
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# Production-style: gunicorn (aeris/gunicorn.conf.py), WhiteNoise static files, DEBUG off.
+serve: install
+	HOST=$(HOST) PORT=$(PORT) bash scripts/serve.sh
+
 lint: install-test
 	$(PY) -m ruff check .
 
@@ -52,6 +57,8 @@ test: install-test
 
 bench: install-test
 	$(PY) bench/bench_render.py --check
+	$(PY) bench/bench_outage.py --check
+	$(PY) bench/bench_prune.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mplconfig

@@ -111,6 +111,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -176,7 +177,9 @@ LOGIN_URL = "login"
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # WhiteNoise serves collected static files (admin, Swagger UI) with compression;
+    # no manifest, so templates work before `collectstatic` (tests, runserver).
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
 # Request size limits: a JSON body or an upload past these gets 413, never a 500.
@@ -212,6 +215,16 @@ CHARTS_STARTUP_PRUNE_LEASE_MINUTES = env_number("CHARTS_STARTUP_PRUNE_LEASE_MINU
 CHARTS_MAX_UPLOAD_BYTES = int(env_number("CHARTS_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, int))
 CHARTS_MAX_IMAGE_PIXELS = int(env_number("CHARTS_MAX_IMAGE_PIXELS", 16_000_000, int))
 CHARTS_MAX_ROWS = int(env_number("CHARTS_MAX_ROWS", 100_000, int))
+# Hand local chart files to nginx: `X-Accel-Redirect: <prefix><session_id>/<file>` with an
+# `internal` location that aliases MEDIA_ROOT/charts/ (docs/DEPLOY.md). Empty: Django serves.
+CHARTS_X_ACCEL_REDIRECT = os.environ.get("CHARTS_X_ACCEL_REDIRECT", "").strip()
+if CHARTS_X_ACCEL_REDIRECT and not (
+    CHARTS_X_ACCEL_REDIRECT.startswith("/") and CHARTS_X_ACCEL_REDIRECT.endswith("/")
+):
+    raise ImproperlyConfigured(
+        "CHARTS_X_ACCEL_REDIRECT must be an nginx location like /protected-charts/ "
+        "(starting and ending with '/')."
+    )
 
 # Shared state (circuit breaker, locks): per-process memory, or Redis when REDIS_URL is set.
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()

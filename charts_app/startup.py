@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from datetime import timedelta
 
@@ -36,14 +38,27 @@ def _run() -> None:
     connection.close()
 
 
+def deployment_id() -> str:
+    """Workers of one server share it: their parent (the gunicorn master) and host."""
+    return os.environ.get("AERIS_DEPLOYMENT_ID") or f"{socket.gethostname()}:{os.getppid()}"
+
+
 def startup_prune() -> bool:
     """Prune unless another worker of this deployment already did; True when it ran."""
     from .maintenance import lease_acquire
+    from .models import MaintenanceLease
     from .services import charts_prune
 
     minutes = settings.CHARTS_STARTUP_PRUNE_LEASE_MINUTES
+    deployment = deployment_id()
     try:
-        acquired = lease_acquire(STARTUP_PRUNE_LEASE, ttl=timedelta(minutes=minutes))
+        if MaintenanceLease.objects.filter(name=STARTUP_PRUNE_LEASE, holder=deployment).exists():
+            # A worker recycled by gunicorn (max_requests) belongs to the same deployment.
+            logger.info("Startup prune skipped: this deployment already ran it")
+            return False
+        acquired = lease_acquire(
+            STARTUP_PRUNE_LEASE, ttl=timedelta(minutes=minutes), holder=deployment
+        )
     except DatabaseError as exc:
         logger.warning("Startup prune skipped: database not ready (%s)", exc)
         return False

@@ -163,6 +163,14 @@ class LocalChartStorage(FileSystemStorage):
                 f"cannot delete {folder}: {exc.strerror or exc}", cause="io_error", backend="local"
             ) from exc
 
+    def is_servable(self, session_id: str, filename: str) -> bool:
+        """True when the chart file exists as a regular file (not a symlink) in its folder."""
+        handle = self.open_chart(session_id, filename)
+        if handle is None:
+            return False
+        handle.close()
+        return True
+
     def open_chart(self, session_id: str, filename: str):
         """Open a chart file for reading, never through a symlink; None when absent."""
         path = self._checked_path(local_name(session_id, filename))

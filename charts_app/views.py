@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import (
     FileResponse,
     Http404,
@@ -61,7 +62,17 @@ def serve_chart(request, session_id: str, filename: str) -> HttpResponse:
         for key, value in headers.items():
             response[key] = value
         return response
-    handle = LocalChartStorage().open_chart(session_id, filename)
+    storage = LocalChartStorage()
+    if settings.CHARTS_X_ACCEL_REDIRECT:
+        # nginx sends the bytes from its internal location; we only checked the name.
+        if not storage.is_servable(session_id, filename):
+            raise Http404("No such chart")
+        response = HttpResponse(content_type=chart.content_type)
+        response["X-Accel-Redirect"] = f"{settings.CHARTS_X_ACCEL_REDIRECT}{session_id}/{filename}"
+        for key, value in headers.items():
+            response[key] = value
+        return response
+    handle = storage.open_chart(session_id, filename)
     if handle is None:
         raise Http404("No such chart")
     response = FileResponse(handle, content_type=chart.content_type)

@@ -1,0 +1,22 @@
+"""gunicorn settings for `make serve` (override with environment variables)."""
+
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+# Threads overlap I/O (uploads, database); renders are serialized per process by
+# matplotlib's draw lock, so CPU throughput comes from workers.
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 30
+keepalive = 5
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests_jitter = 200
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# Each worker imports aeris.wsgi itself (no preload): background threads start in the
+# worker, and the startup prune's database lease lets only the first worker prune.
+preload_app = False
+raw_env = ["MPLBACKEND=Agg"]
