@@ -195,6 +195,49 @@ if CHARTS_CLOUDINARY:
         "API_KEY": CHARTS_CLOUDINARY["api_key"],
         "API_SECRET": CHARTS_CLOUDINARY["api_secret"],
     }
+KNOWN_BACKENDS = ("cloudinary", "s3", "azure", "local")
+CHARTS_BACKENDS = [
+    name.strip().lower()
+    for name in os.environ.get("CHARTS_BACKENDS", "cloudinary,local").split(",")
+    if name.strip()
+]
+_unknown = sorted(set(CHARTS_BACKENDS) - set(KNOWN_BACKENDS))
+if _unknown:
+    raise ImproperlyConfigured(
+        f"CHARTS_BACKENDS names unknown backends {_unknown}; choose from {list(KNOWN_BACKENDS)}."
+    )
+if CHARTS_BACKENDS and CHARTS_BACKENDS[-1] != "local" and "local" in CHARTS_BACKENDS:
+    raise ImproperlyConfigured("CHARTS_BACKENDS: local is the last resort and must come last.")
+CHARTS_BACKENDS = [name for name in CHARTS_BACKENDS if name != "local"] + ["local"]
+
+# An S3-compatible object store (AWS S3, MinIO, Ceph...) through django-storages.
+CHARTS_S3 = None
+if os.environ.get("CHARTS_S3_BUCKET", "").strip():
+    CHARTS_S3 = {
+        "bucket_name": os.environ["CHARTS_S3_BUCKET"].strip(),
+        "endpoint_url": os.environ.get("CHARTS_S3_ENDPOINT_URL", "").strip() or None,
+        "region_name": os.environ.get("CHARTS_S3_REGION", "").strip() or None,
+        "access_key": os.environ.get("AWS_ACCESS_KEY_ID", "").strip() or None,
+        "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY", "").strip() or None,
+        "prefix": os.environ.get("CHARTS_S3_PREFIX", "aeris-aq/charts").strip("/"),
+        # Public base URL of the bucket (CDN or website endpoint); empty: presigned URLs.
+        "public_url": os.environ.get("CHARTS_S3_PUBLIC_URL", "").strip().rstrip("/") or None,
+        "timeout": env_number("CHARTS_S3_TIMEOUT", 10.0),
+    }
+
+# Azure Blob Storage through django-storages.
+CHARTS_AZURE = None
+if os.environ.get("CHARTS_AZURE_CONTAINER", "").strip():
+    CHARTS_AZURE = {
+        "container": os.environ["CHARTS_AZURE_CONTAINER"].strip(),
+        "connection_string": os.environ.get("CHARTS_AZURE_CONNECTION_STRING", "").strip() or None,
+        "account_name": os.environ.get("CHARTS_AZURE_ACCOUNT_NAME", "").strip() or None,
+        "account_key": os.environ.get("CHARTS_AZURE_ACCOUNT_KEY", "").strip() or None,
+        "prefix": os.environ.get("CHARTS_AZURE_PREFIX", "aeris-aq/charts").strip("/"),
+        "public_url": os.environ.get("CHARTS_AZURE_PUBLIC_URL", "").strip().rstrip("/") or None,
+        "timeout": env_number("CHARTS_AZURE_TIMEOUT", 10.0),
+    }
+
 CHARTS_CLOUDINARY_FOLDER = os.environ.get("CHARTS_CLOUDINARY_FOLDER", "aeris-aq/charts").strip("/")
 CHARTS_CLOUDINARY_TIMEOUT = env_number("CHARTS_CLOUDINARY_TIMEOUT", 10.0)
 # Circuit breaker around remote backends: open after N consecutive failures, for M seconds.

@@ -65,16 +65,20 @@ class RehomeResult:
 
 
 def charts_rehome(*, charts=None, progress=None) -> RehomeResult:
-    """Upload local charts (fallbacks from a Cloudinary outage) to Cloudinary.
+    """Upload local charts (fallbacks from an outage) to the first remote backend.
 
-    Each row switches to its Cloudinary copy in its own transaction and keeps the
-    local path in `previous_path`, so old /charts/ URLs redirect; the local file is
-    deleted after that commit. The chart stays servable at every moment.
+    That is Cloudinary in the default chain. Each row switches to its remote copy in
+    its own transaction and keeps the local path in `previous_path`, so old /charts/
+    URLs redirect; the local file is deleted after that commit. The chart stays
+    servable at every moment.
     """
     chain = get_chain()
-    cloud = chain.by_name.get(Backend.CLOUDINARY)
-    if cloud is None:
-        raise ApplicationError("Cloudinary is not configured; there is nowhere to re-home to.")
+    if not chain.remote:
+        raise ApplicationError(
+            "Cloudinary is not configured (nor another remote backend in CHARTS_BACKENDS); "
+            "there is nowhere to re-home to."
+        )
+    cloud = chain.remote[0]
     local = chain.backend(Backend.LOCAL)
     result = RehomeResult()
     queryset = Chart.objects.all() if charts is None else charts
@@ -125,7 +129,7 @@ def _rehome_one(chart: Chart, cloud, local) -> str | None:
         return f"{exc.cause}: {exc}"
     with transaction.atomic():
         updated = Chart.objects.filter(pk=chart.pk, backend=Backend.LOCAL, path=chart.path).update(
-            backend=Backend.CLOUDINARY,
+            backend=stored.backend,
             path=stored.name,
             url=stored.url,
             previous_path=chart.path,
@@ -136,7 +140,7 @@ def _rehome_one(chart: Chart, cloud, local) -> str | None:
             )
     if not updated:
         # Deleted (or moved) meanwhile: the copy we uploaded belongs to nobody.
-        deletion.schedule(FileRef(Backend.CLOUDINARY, stored.name, session_id=session_id))
+        deletion.schedule(FileRef(stored.backend, stored.name, session_id=session_id))
         return "gone"
     return None
 
@@ -227,25 +231,25 @@ def charts_sync(*, fix: bool = False, grace_minutes: float = 10, on_item=None) -
             flush_local()
     flush_local()
 
-    cloud = chain.by_name.get(Backend.CLOUDINARY)
-    cloud_names: set[str] | None = None
-    if cloud is not None:
+    listed: dict[str, set[str]] = {}  # remote backend -> every name it holds
+    for remote in chain.remote:
+        name = remote.backend_name
         try:
-            cloud_names = set()
+            names: set[str] = set()
             pending: list[str] = []
-            for public_id, created_at in cloud.list_resources():
+            for stored_name, created_at in remote.list_resources():
                 report.checked_files += 1
-                cloud_names.add(public_id)
+                names.add(stored_name)
                 if created_at and _utc(created_at) > cutoff:
                     continue
-                pending.append(public_id)
+                pending.append(stored_name)
             known = _known(pending)
-            for public_id in pending:
-                if public_id not in known:
-                    found_orphan(Backend.CLOUDINARY, public_id)
+            for stored_name in pending:
+                if stored_name not in known:
+                    found_orphan(name, stored_name)
+            listed[name] = names
         except ChartStorageError as exc:
-            cloud_names = None
-            report.errors.append(f"cloudinary listing failed: {exc}")
+            report.errors.append(f"{name} listing failed: {exc}")
 
     for chart in (
         Chart.objects.only("id", "backend", "path").order_by("pk").iterator(chunk_size=_ID_CHUNK)
@@ -253,8 +257,8 @@ def charts_sync(*, fix: bool = False, grace_minutes: float = 10, on_item=None) -
         report.checked_rows += 1
         if chart.backend == Backend.LOCAL:
             present = (local.charts_root.parent / chart.path).is_file()
-        elif chart.backend == Backend.CLOUDINARY and cloud_names is not None:
-            present = chart.path in cloud_names
+        elif chart.backend in listed:
+            present = chart.path in listed[chart.backend]
         else:
             continue  # a backend we cannot list right now: no verdict
         if not present:

@@ -12,6 +12,8 @@ from sessions_app.models import ChatSession
 
 class Backend(models.TextChoices):
     CLOUDINARY = "cloudinary", "Cloudinary"
+    S3 = "s3", "S3-compatible object store"
+    AZURE = "azure", "Azure Blob Storage"
     LOCAL = "local", "Local filesystem"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.db.models.signals import post_delete, pre_delete
 from django.test.signals import setting_changed
@@ -11,19 +10,7 @@ from sessions_app.models import ChatSession
 
 from . import deletion
 from .models import Backend, Chart
-from .storage import CHARTS_DIR, FileRef, reset_chain_on_setting_change
-
-# Files of these backends go with their session's folder in one call.
-_FOLDER_BACKENDS = {Backend.CLOUDINARY, Backend.LOCAL}
-
-
-def session_prefix(backend: str, session_id: str) -> str:
-    """The storage-name prefix that a session folder deletion covers on a backend."""
-    if backend == Backend.CLOUDINARY:
-        return f"{settings.CHARTS_CLOUDINARY_FOLDER}/{session_id}/"
-    if backend == Backend.LOCAL:
-        return f"{CHARTS_DIR}/{session_id}/"
-    return "\0"  # no folder deletion: never a prefix of a name
+from .storage import FileRef, reset_chain_on_setting_change, session_prefix
 
 
 def _deleting_session(origin) -> bool:
@@ -36,9 +23,8 @@ def chart_post_delete(sender, instance: Chart, origin=None, **kwargs) -> None:
     """Schedule the chart's file for deletion once the transaction commits."""
     if not instance.path:
         return
-    if _deleting_session(origin) and instance.path.startswith(
-        session_prefix(instance.backend, instance.session_id)
-    ):
+    prefix = session_prefix(instance.backend, instance.session_id)
+    if _deleting_session(origin) and prefix and instance.path.startswith(prefix):
         return  # session_post_delete removes the whole session folder
     deletion.schedule(
         FileRef(
@@ -56,7 +42,7 @@ def session_pre_delete(sender, instance: ChatSession, **kwargs) -> None:
         Chart.objects.filter(session_id=instance.pk).values_list("backend", flat=True).distinct()
     )
     backends.add(Backend.LOCAL)  # the local folder may hold stray files: always cleared
-    instance._chart_backends = backends & _FOLDER_BACKENDS
+    instance._chart_backends = {b for b in backends if session_prefix(b, instance.pk)}
 
 
 def session_post_delete(sender, instance: ChatSession, **kwargs) -> None:

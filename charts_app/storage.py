@@ -341,17 +341,22 @@ class ChartStorageChain:
     def names(self) -> list[str]:
         return [backend.backend_name for backend in self.backends]
 
+    @property
+    def remote(self) -> list:
+        """The backends tried before the local one, in order."""
+        return self.backends[:-1]
+
     def backend(self, name: str):
-        """The backend that holds files of this name; local is always available."""
+        """The backend that holds files of this name, even if it is no longer in the chain
+        (its files still have to be deleted); local is always available."""
         if name in self.by_name:
             return self.by_name[name]
-        if name == "local":
-            return LocalChartStorage()
-        if name == "cloudinary" and settings.CHARTS_CLOUDINARY:
-            from .storage_cloudinary import ChartCloudinaryStorage
-
-            return ChartCloudinaryStorage()
-        raise ChartStorageError(f"backend {name!r} is not configured", cause="not_configured")
+        backend = make_backend(name)
+        if backend is None:
+            raise ChartStorageError(
+                f"backend {name!r} is not configured", cause="not_configured", backend=name
+            )
+        return backend
 
     def upload_wait(self, name: str) -> float:
         """Seconds a caller waits for this remote backend before going on without it."""
@@ -525,13 +530,37 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def build_chain() -> ChartStorageChain:
-    """Build the chain from settings: Cloudinary first when configured, then local."""
-    backends: list = []
-    if settings.CHARTS_CLOUDINARY:
+def make_backend(name: str):
+    """A configured backend by name, or None when its settings are missing."""
+    if name == "local":
+        return LocalChartStorage()
+    if name == "cloudinary" and settings.CHARTS_CLOUDINARY:
         from .storage_cloudinary import ChartCloudinaryStorage
 
-        backends.append(ChartCloudinaryStorage())
+        return ChartCloudinaryStorage()
+    if name == "s3" and settings.CHARTS_S3:
+        from .storage_s3 import ChartS3Storage
+
+        return ChartS3Storage()
+    if name == "azure" and settings.CHARTS_AZURE:
+        from .storage_azure import ChartAzureStorage
+
+        return ChartAzureStorage()
+    return None
+
+
+def build_chain() -> ChartStorageChain:
+    """The chain from CHARTS_BACKENDS (default cloudinary,local); local always comes last.
+
+    A listed backend without its settings is left out (with one log line at startup).
+    """
+    backends = []
+    for name in settings.CHARTS_BACKENDS:
+        if name == "local":
+            continue
+        backend = make_backend(name)
+        if backend is not None:
+            backends.append(backend)
     backends.append(LocalChartStorage())
     return ChartStorageChain(backends)
 
@@ -550,8 +579,28 @@ def cloudinary_configured() -> bool:
     return bool(settings.CHARTS_CLOUDINARY)
 
 
+def session_prefix(backend: str, session_id: str) -> str | None:
+    """The storage-name prefix under which a backend keeps a session's files, if any."""
+    if backend == "local":
+        return f"{CHARTS_DIR}/{session_id}/"
+    try:
+        target = get_chain().backend(backend)
+    except ChartStorageError:
+        return None
+    prefix = getattr(target, "session_prefix", None)
+    return prefix(session_id) if prefix else None
+
+
 def log_configuration() -> None:
-    """Log the one startup line that says which backends are in use."""
+    """Log the startup lines that say which backends are in use."""
+    for name, missing in (("s3", not settings.CHARTS_S3), ("azure", not settings.CHARTS_AZURE)):
+        if name in settings.CHARTS_BACKENDS:
+            if missing:
+                logger.warning("CHARTS_BACKENDS lists %s but it is not configured; skipped", name)
+            else:
+                logger.info("✓ %s storage initialized", name.upper() if name == "s3" else "Azure")
+    if "cloudinary" not in settings.CHARTS_BACKENDS:
+        return
     if settings.CHARTS_CLOUDINARY:
         logger.info(
             "✓ Cloudinary storage initialized (cloud %s, folder %s, via %s)",

@@ -41,7 +41,9 @@ def deployment(tmp_path):
 
 
 def chart_count(env) -> int:
-    return int(run_manage("shell", "-c", COUNT, env=env).stdout.strip().splitlines()[-1])
+    proc = run_manage("shell", "-c", COUNT, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return int(proc.stdout.strip().splitlines()[-1])
 
 
 def _env(env: dict) -> dict:
