@@ -59,6 +59,7 @@ bench: install-test
 	$(PY) bench/bench_render.py --check
 	$(PY) bench/bench_outage.py --check
 	$(PY) bench/bench_prune.py
+	$(PY) bench/bench_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mplconfig
