@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import json
+import re
+
 from django.conf import settings
 from rest_framework import parsers
+from rest_framework.exceptions import ParseError
 
 from charts_app.errors import PayloadTooLarge
+
+# A \uD800-\uDFFF escape; only bodies that have one are checked for lone surrogates.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _declared_length(request) -> int | None:
@@ -34,9 +42,26 @@ class LimitedJSONParser(parsers.JSONParser):
         body = stream.read(limit + 1)
         if len(body) > limit:
             raise PayloadTooLarge(f"request body is over the limit of {limit} bytes", field="body")
-        import io
+        try:
+            data = super().parse(io.BytesIO(body), media_type, parser_context)
+        except RecursionError:
+            # json's C scanner recurses per nesting level: "[" * 100_000 would be a 500.
+            raise ParseError("JSON parse error - nested too deeply") from None
+        if _SURROGATE_ESCAPE.search(body) and not _encodable(data):
+            # An unpaired \ud800 escape parses to a str that UTF-8 cannot encode: the
+            # database, the renderer and the JSON answer would all fail on it.
+            raise ParseError("JSON parse error - unpaired surrogate escape (\\uD800-\\uDFFF)")
+        return data
 
-        return super().parse(io.BytesIO(body), media_type, parser_context)
+
+def _encodable(data) -> bool:
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    except RecursionError:
+        return True  # refused elsewhere; only surrogates are judged here
+    return True
 
 
 class LimitedMultiPartParser(parsers.MultiPartParser):

@@ -34,6 +34,9 @@ def _check_cell(value, row: int, column: str) -> None:
         raise serializers.ValidationError(
             f"row {row}, column {column!r}: text longer than {MAX_CELL_STRING} characters"
         )
+    if isinstance(value, str) and "\x00" in value:
+        # PostgreSQL text cannot hold NUL, and labels made from cells end up in rows.
+        raise serializers.ValidationError(f"row {row}, column {column!r}: NUL character")
     if isinstance(value, (dict, list)):
         raise serializers.ValidationError(
             f"row {row}, column {column!r}: values must be numbers, text, booleans or null"
@@ -78,6 +81,9 @@ class RecordsField(serializers.Field):
                     raise serializers.ValidationError(
                         f"row {index}: a column name is longer than {MAX_COLUMN_NAME} characters"
                     )
+                if "\x00" in key:
+                    # The default title is made from column names and stored in a JSON column.
+                    raise serializers.ValidationError(f"row {index}: a column name contains NUL")
                 _check_cell(value, index, key)
         return data
 
@@ -88,10 +94,10 @@ class RecordsField(serializers.Field):
 @extend_schema_field(
     {
         "oneOf": [
-            {"type": "string", "maxLength": MAX_COLUMN_NAME},
+            {"type": "string", "minLength": 1, "maxLength": MAX_COLUMN_NAME},
             {
                 "type": "array",
-                "items": {"type": "string", "maxLength": MAX_COLUMN_NAME},
+                "items": {"type": "string", "minLength": 1, "maxLength": MAX_COLUMN_NAME},
                 "minItems": 1,
                 "maxItems": MAX_SERIES,
             },
@@ -128,6 +134,35 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(
+    {"type": "string", "minLength": 1, "maxLength": 64, "pattern": rf"^{SESSION_ID_PATTERN}$"}
+)
+class SessionIdField(StrictCharField):
+    """A session id: the pattern is checked here and published in the schema."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("validators", [validate_session_id])
+        super().__init__(**kwargs)
+
+
+class FormSessionIdField(SessionIdField):
+    """A session id in a form or query string: blank means absent.
+
+    drf-spectacular publishes allow_blank as `oneOf: [<the id>, {maxLength: 0}]`.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(**kwargs)
+
+
+@extend_schema_field({"type": "string", "format": "binary"})
+class UploadFileField(serializers.FileField):
+    """An uploaded file; the schema says binary (a file part), not a URI."""
+
+
 def _text(max_length: int, help_text: str):
     return StrictCharField(
         required=False,
@@ -139,12 +174,9 @@ def _text(max_length: int, help_text: str):
 
 
 class ChartCreateInputSerializer(serializers.Serializer):
-    session_id = StrictCharField(
+    session_id = SessionIdField(
         required=False,
         allow_null=True,
-        max_length=64,
-        validators=[validate_session_id],
-        trim_whitespace=False,
         help_text=SESSION_ID_HELP + " Absent: the `default` session.",
     )
     chart_type = serializers.ChoiceField(choices=CHART_TYPES)
@@ -226,11 +258,12 @@ class ChartOutputSerializer(serializers.ModelSerializer):
     def get_markdown(self, chart: Chart) -> str:
         return f"![Chart]({self.get_url(chart)})"
 
-    @extend_schema_field(OpenApiTypes.INT)
+    # Uploaded charts were not rendered from rows: both are null for them.
+    @extend_schema_field({"type": "integer", "nullable": True})
     def get_data_rows(self, chart: Chart):
         return (chart.meta or {}).get("data_rows")
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field({"type": "integer", "nullable": True})
     def get_original_rows(self, chart: Chart):
         return (chart.meta or {}).get("original_rows")
 
@@ -251,23 +284,30 @@ class ChartInlineOutputSerializer(serializers.Serializer):
     sampled = serializers.BooleanField()
 
 
+@extend_schema_field(
+    {"type": "string", "maxLength": 32, "pattern": r"^([A-Za-z0-9][A-Za-z0-9_-]{0,31})?$"}
+)
+class FormChartTypeField(serializers.RegexField):
+    """A chart type in a form: blank means absent, so the default applies."""
+
+
 class ChartUploadInputSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="PNG or WebP image bytes")
-    session_id = serializers.CharField(
-        required=False,
-        max_length=64,
-        validators=[validate_session_id],
-        help_text=SESSION_ID_HELP,
-        trim_whitespace=False,
+    file = UploadFileField(help_text="PNG or WebP image bytes")
+    session_id = FormSessionIdField(
+        required=False, help_text=SESSION_ID_HELP + " Absent or blank: the `default` session."
     )
-    chart_type = serializers.RegexField(
-        r"\A[A-Za-z0-9][A-Za-z0-9_-]{0,31}\Z", required=False, default="chart", max_length=32
+    chart_type = FormChartTypeField(
+        r"\A[A-Za-z0-9][A-Za-z0-9_-]{0,31}\Z",
+        required=False,
+        default="chart",
+        max_length=32,
+        trim_whitespace=False,  # "line\n" is refused, as in the JSON API, not trimmed
+        help_text="Absent or blank: `chart`.",
     )
 
 
 class ChartFilterSerializer(serializers.Serializer):
-    session_id = serializers.CharField(
-        required=False, max_length=64, validators=[validate_session_id], trim_whitespace=False
-    )
-    backend = serializers.ChoiceField(choices=Backend.values, required=False)
-    chart_type = serializers.CharField(required=False, max_length=32)
+    # Query strings are form input: a blank value means no filter.
+    session_id = FormSessionIdField(required=False)
+    backend = serializers.ChoiceField(choices=Backend.values, required=False, allow_blank=True)
+    chart_type = serializers.CharField(required=False, max_length=32, allow_blank=True)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from charts_app import selectors, services
 from charts_app.api.parsers import LimitedJSONParser
+from charts_app.api.serializers import SessionIdField, StrictCharField
 from charts_app.api.views import ERROR_SCHEMA, paginated
 from charts_app.errors import NotFound
 from charts_app.models import Chart
-from sessions_app.models import DEFAULT_SESSION_ID
+from sessions_app.models import DEFAULT_SESSION_ID, SESSION_ID_PATTERN, is_valid_session_id
 from sessions_app.services import session_create
 
 
@@ -24,10 +26,14 @@ class SessionOutputSerializer(serializers.Serializer):
 
 
 class SessionCreateInputSerializer(serializers.Serializer):
-    id = serializers.CharField(
-        required=False, allow_blank=True, max_length=64, trim_whitespace=False
+    # The pattern is checked by session_create, with the reserved `default` and 409.
+    id = SessionIdField(
+        required=False,
+        allow_blank=True,
+        validators=[],
+        help_text=f"pattern {SESSION_ID_PATTERN}; absent or blank: the server picks one",
     )
-    title = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    title = StrictCharField(required=False, allow_blank=True, max_length=200)
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -49,6 +55,8 @@ DELETE_SCHEMA = inline_serializer(
 
 class SessionListCreateApi(APIView):
     parser_classes = [LimitedJSONParser]
+    # `paginated()` answers {count, next, previous, results}; this tells the schema so.
+    pagination_class = LimitOffsetPagination
 
     @extend_schema(responses={200: SessionOutputSerializer(many=True)})
     def get(self, request):
@@ -56,7 +64,13 @@ class SessionListCreateApi(APIView):
 
     @extend_schema(
         request=SessionCreateInputSerializer,
-        responses={201: SessionOutputSerializer, 400: ERROR_SCHEMA, 409: ERROR_SCHEMA},
+        responses={
+            201: SessionOutputSerializer,
+            400: ERROR_SCHEMA,
+            409: ERROR_SCHEMA,
+            413: ERROR_SCHEMA,
+            415: ERROR_SCHEMA,
+        },
     )
     def post(self, request):
         serializer = SessionCreateInputSerializer(data=request.data)
@@ -72,6 +86,9 @@ class SessionListCreateApi(APIView):
 
 class SessionDetailApi(APIView):
     def _get(self, request, session_id):
+        # Checked before any query: PostgreSQL refuses a NUL in text (a 500, not a 404).
+        if not is_valid_session_id(session_id):
+            raise NotFound("session not found")
         session = selectors.session_get(user=request.user, session_id=session_id)
         if session is None:
             raise NotFound("session not found")
