@@ -61,5 +61,9 @@ bench: install-test
 	$(PY) bench/bench_prune.py
 	$(PY) bench/bench_load.py
 
+# A long schemathesis run against the OpenAPI schema (make test runs a short one).
+fuzz: install-test
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(PY) -m pytest -q -s -p no:cacheprovider tests/hostile/test_schema_fuzz.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mplconfig
