@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from charts_app.views import serve_chart
+from charts_app.views import serve_chart, serve_share
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -14,5 +14,7 @@ urlpatterns = [
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("charts/<str:session_id>/<str:filename>", serve_chart, name="chart-file"),
+    # Public share links: 256-bit urlsafe tokens (anything else is 404 before a lookup).
+    re_path(r"^s/(?P<token>[A-Za-z0-9_-]{16,128})/?$", serve_share, name="chart-share"),
     path("sessions/", include("sessions_app.urls")),
 ]

@@ -1,14 +1,21 @@
 """Admin for charts and pending deletions; deletes and re-homing go through services."""
 
+import base64
+
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
-from django.utils.html import format_html
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
-from . import services
+from . import services, stats
 from .errors import ApplicationError
 from .models import Chart, PendingDeletion
+
+STATS_DAY_CHOICES = (7, 30, 90)
 
 THUMBNAIL_STYLE = "max-height:60px;max-width:120px;background:#fff;border:1px solid #ddd"
 
@@ -54,6 +61,9 @@ class ChartAdmin(admin.ModelAdmin):
         "height",
         "sha256",
         "created_at",
+        "render_ms",
+        "fallback_cause",
+        "share_links",
         "meta",
     )
     fields = readonly_fields[:1] + ("chart_type",) + readonly_fields[1:]
@@ -77,12 +87,82 @@ class ChartAdmin(admin.ModelAdmin):
             obj.chart_type,
         )
 
+    @admin.display(description="Share links")
+    def share_links(self, obj: Chart):
+        # Tokens are not stored (only their hashes): the admin can show state, not URLs.
+        now = timezone.now()
+        links = list(obj.share_links.order_by("-created_at")[:20])
+        if not links:
+            return "None"
+        return format_html_join(
+            "",
+            "<div>{}: created {} by {}, expires {}</div>",
+            (
+                (
+                    _share_status(link, now),
+                    f"{link.created_at:%Y-%m-%d %H:%M}",
+                    link.created_by or "-",
+                    f"{link.expires_at:%Y-%m-%d %H:%M} UTC",
+                )
+                for link in links
+            ),
+        )
+
     @admin.display(description="Size", ordering="bytes")
     def size(self, obj: Chart):
         return filesizeformat(obj.bytes)
 
     def has_add_permission(self, request):
         return False  # charts come from the renderer or the upload API
+
+    def get_urls(self):
+        stats_url = path(
+            "stats/",
+            self.admin_site.admin_view(self.stats_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_stats",
+        )
+        return [stats_url, *super().get_urls()]
+
+    def stats_view(self, request):
+        """Usage analytics with a charts-per-day chart drawn by the service's renderer."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            days = int(request.GET.get("days", stats.DEFAULT_DAYS))
+        except ValueError:
+            days = stats.DEFAULT_DAYS
+        if not 1 <= days <= stats.MAX_DAYS:
+            days = stats.DEFAULT_DAYS
+        result = stats.chart_stats(days=days)
+        rendered = stats.per_day_chart(result, fmt="svg")
+        encoded = base64.b64encode(rendered.content).decode("ascii")
+        total = result.charts
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Chart statistics",
+            "subtitle": f"Last {days} days",
+            "stats": result,
+            "day_choices": STATS_DAY_CHOICES,
+            "chart_src": f"data:{rendered.content_type};base64,{encoded}",
+            "chart_width": rendered.width,
+            "chart_height": rendered.height,
+            "by_type": _shares(result.by_type, total),
+            "by_backend": _shares(result.by_backend, total),
+            "fallback_causes": _shares(result.fallback_causes, result.fallbacks),
+            "fallback_percent": None
+            if result.fallback_rate is None
+            else 100.0 * result.fallback_rate,
+            "storage": [
+                (backend, result.stored_charts[backend], result.bytes_by_backend[backend])
+                for backend in result.bytes_by_backend
+            ],
+            "stored_total": sum(result.stored_charts.values()),
+            "max_age_hours": settings.CHARTS_MAX_AGE_HOURS,
+            "generated_at": timezone.now(),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/charts_app/stats.html", context)
 
     def delete_model(self, request, obj):
         services.chart_delete(chart=obj)
@@ -115,6 +195,17 @@ class ChartAdmin(admin.ModelAdmin):
             message,
             messages.WARNING if result.failed else messages.SUCCESS,
         )
+
+
+def _share_status(link, now) -> str:
+    if link.revoked_at is not None:
+        return "revoked"
+    return "active" if link.is_active(now=now) else "expired"
+
+
+def _shares(counts: dict[str, int], total: int) -> list[tuple[str, int, float]]:
+    """(label, count, percent of total) rows for a table."""
+    return [(label, n, 100.0 * n / total if total else 0.0) for label, n in counts.items()]
 
 
 @admin.register(PendingDeletion)

@@ -1,4 +1,4 @@
-"""Charts tracked in the database, and file deletions still owed to a backend."""
+"""Charts tracked in the database, their share links, and file deletions owed to a backend."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from sessions_app.models import ChatSession
 
@@ -56,6 +57,12 @@ class Chart(models.Model):
     previous_path = models.CharField(max_length=512, blank=True, default="", db_index=True)
     # sha256 of the normalized render request: an identical request returns this chart.
     request_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # Copied from meta when the row is written, so analytics aggregate columns, not JSON.
+    render_ms = models.FloatField(null=True, blank=True, editable=False)
+    # Short code of why the first backend refused the chart ("timeout", "auth"...); "" if none.
+    fallback_cause = models.CharField(
+        max_length=32, blank=True, default="", db_index=True, editable=False
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -74,6 +81,44 @@ class Chart(models.Model):
     @property
     def markdown(self) -> str:
         return f"![Chart]({self.url})"
+
+
+class ShareLinkQuerySet(models.QuerySet):
+    def active(self, *, now=None):
+        """Links that still open their chart: not revoked, not expired."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
+
+
+class ShareLink(models.Model):
+    """A public link to one chart until it expires or is revoked; dies with its chart.
+
+    Only a SHA-256 of the token is stored: a database leak does not leak live links.
+    """
+
+    chart = models.ForeignKey(Chart, on_delete=models.CASCADE, related_name="share_links")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="chart_share_links",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ShareLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["chart", "expires_at"], name="share_chart_expires")]
+
+    def __str__(self) -> str:
+        return f"share link {self.pk} for chart {self.chart_id}"
+
+    def is_active(self, *, now=None) -> bool:
+        return self.revoked_at is None and self.expires_at > (now or timezone.now())
 
 
 class PendingDeletion(models.Model):

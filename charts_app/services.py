@@ -31,6 +31,8 @@ from .maintenance import (  # noqa: F401  (re-exported: services is the one writ
     charts_sync,
 )
 from .models import Chart, PendingDeletion
+from .sharing import active_share_exists
+from .stats import analytics_fields
 from .storage import FileRef, StoredFile, get_chain
 
 logger = logging.getLogger(__name__)
@@ -193,6 +195,7 @@ def chart_store(
                 created_at=created_at,
                 meta=meta,
                 request_hash=request_hash,
+                **analytics_fields(meta),
             )
     except BaseException:
         _discard(stored, session_id)
@@ -284,7 +287,9 @@ def session_delete(*, session_id: str) -> DeleteResult:
 def charts_delete(*, charts) -> DeleteResult:
     """Delete many charts (a queryset); their files go in batches after commit."""
     with transaction.atomic(), deletion.deletion_batch() as batch:
-        count, _ = charts.delete()
+        _, per_model = charts.delete()
+    # Share links go with their charts; they are not counted as deleted charts.
+    count = per_model.get(Chart._meta.label, 0)
     return DeleteResult(deleted=count, errors=batch.failures)
 
 
@@ -310,7 +315,12 @@ def _claim_expired(cutoff, batch_size: int) -> list:
     batches. SQLite has no row locks; its IMMEDIATE transactions serialize the runs,
     and a batch re-read after the other run's commit no longer holds its rows.
     """
-    charts = Chart.objects.filter(created_at__lt=cutoff).order_by("created_at")
+    # A chart with an active share link is kept until the link expires or is revoked.
+    charts = (
+        Chart.objects.filter(created_at__lt=cutoff)
+        .exclude(active_share_exists())
+        .order_by("created_at")
+    )
     if connection.features.has_select_for_update_skip_locked:
         charts = charts.select_for_update(skip_locked=True)
     return list(charts.values_list("pk", flat=True)[:batch_size])
@@ -335,7 +345,7 @@ def charts_prune(
     if batch_size < 1:
         raise ChartInputError("batch size must be at least 1", field="batch_size")
     cutoff = timezone.now() - timedelta(hours=max_age_hours)
-    due = Chart.objects.filter(created_at__lt=cutoff)
+    due = Chart.objects.filter(created_at__lt=cutoff).exclude(active_share_exists())
     result = PruneResult(cutoff=cutoff, dry_run=dry_run, due=due.count())
     if dry_run:
         listed = 0

@@ -10,6 +10,12 @@ urlpatterns = [
     re_path(r"^charts/?$", views.ChartListCreateApi.as_view(), name="chart-list"),
     re_path(r"^charts/upload/?$", views.ChartUploadApi.as_view(), name="chart-upload"),
     re_path(r"^charts/(?P<chart_id>[^/]+)/?$", views.ChartDetailApi.as_view(), name="chart-detail"),
+    re_path(
+        r"^charts/(?P<chart_id>[^/]+)/share/?$",
+        views.ChartShareApi.as_view(),
+        name="chart-share-api",
+    ),
+    re_path(r"^stats/?$", views.StatsApi.as_view(), name="stats"),
     re_path(r"^sessions/?$", session_views.SessionListCreateApi.as_view(), name="session-list"),
     re_path(
         r"^sessions/(?P<session_id>[^/]+)/?$",

@@ -7,15 +7,21 @@ import uuid
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from django.urls import reverse
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from charts_app import selectors, services
+from charts_app import selectors, services, sharing, stats
 from charts_app.errors import NotFound, PayloadTooLarge
 from charts_app.storage import get_chain
 
@@ -209,3 +215,149 @@ class HealthApi(APIView):
             {"status": "ok" if healthy else "degraded", "database": database, "storage": storage},
             status=200 if healthy else 503,
         )
+
+
+class JSONNumberField(serializers.FloatField):
+    """A JSON number: true, "12" and "NaN" are refused instead of turned into floats."""
+
+    default_error_messages = {"invalid": "must be a number"}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ChartShareApi(APIView):
+    """Public share links of one chart: create one, or revoke them all."""
+
+    parser_classes = [LimitedJSONParser]
+
+    @extend_schema_serializer(component_name="ChartShareInput")
+    class InputSerializer(serializers.Serializer):
+        expires_in_hours = JSONNumberField(
+            required=False,
+            allow_null=True,
+            help_text=(
+                "Hours the link works, more than 0 and at most CHARTS_SHARE_MAX_HOURS "
+                "(720 = 30 days by default). Absent: CHARTS_SHARE_DEFAULT_HOURS (24)."
+            ),
+        )
+
+        def to_internal_value(self, data):
+            if isinstance(data, dict):
+                unknown = sorted(set(data) - set(self.fields))
+                if unknown:
+                    raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
+            return super().to_internal_value(data)
+
+    @extend_schema_serializer(component_name="ChartShare")
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField(help_text="Shown only here; the server keeps its hash.")
+        url = serializers.URLField(help_text="Public URL: /s/<token>, no credentials needed.")
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(
+        operation_id="charts_share_create",
+        request=InputSerializer,
+        responses={201: OutputSerializer, 400: ERROR_SCHEMA, 404: ERROR_SCHEMA},
+        description=(
+            "Make a public link `/s/<token>` that serves the chart to anyone until it expires "
+            "or is revoked. Local charts are served with the same validators as `/charts/...` "
+            "but `Cache-Control: private, max-age<=60`; other backends answer 302 to the "
+            "chart's URL. Expired or revoked links answer 410; deleted charts 404. A chart with "
+            "an active link is kept past the age limit until the link expires."
+        ),
+    )
+    def post(self, request, chart_id: str):
+        chart = _chart_or_404(request, chart_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        share = sharing.share_create(
+            chart=chart,
+            user=request.user,
+            expires_in_hours=serializer.validated_data.get("expires_in_hours"),
+        )
+        url = request.build_absolute_uri(reverse("chart-share", kwargs={"token": share.token}))
+        output = self.OutputSerializer(
+            {"token": share.token, "url": url, "expires_at": share.expires_at}
+        )
+        return Response(output.data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="charts_share_revoke",
+        responses={204: None, 404: ERROR_SCHEMA},
+        description="Revoke every active share link of the chart (their URLs answer 410).",
+    )
+    def delete(self, request, chart_id: str):
+        chart = _chart_or_404(request, chart_id)
+        sharing.share_revoke_all(chart=chart)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _counts_field(**kwargs) -> serializers.DictField:
+    return serializers.DictField(child=serializers.IntegerField(), **kwargs)
+
+
+class StatsApi(APIView):
+    """Usage analytics for staff: volume, backends, fallbacks, render times, backlog."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema_serializer(component_name="StatsQuery")
+    class InputSerializer(serializers.Serializer):
+        days = serializers.IntegerField(
+            required=False,
+            default=stats.DEFAULT_DAYS,
+            min_value=1,
+            max_value=stats.MAX_DAYS,
+            help_text="Window in UTC days, today included.",
+        )
+
+    @extend_schema_serializer(component_name="Stats")
+    class OutputSerializer(serializers.Serializer):
+        @extend_schema_serializer(component_name="StatsDay")
+        class DaySerializer(serializers.Serializer):
+            date = serializers.DateField()
+            charts = serializers.IntegerField()
+
+        days = serializers.IntegerField()
+        start = serializers.DateTimeField(help_text="Start of the window (UTC midnight).")
+        end = serializers.DateTimeField()
+        charts = serializers.IntegerField(help_text="Charts created in the window.")
+        per_day = DaySerializer(many=True)
+        by_type = _counts_field()
+        by_backend = _counts_field()
+        fallbacks = serializers.IntegerField(help_text="Charts stored after a backend failed.")
+        fallback_rate = serializers.FloatField(allow_null=True, help_text="fallbacks / charts")
+        fallback_causes = _counts_field()
+        render_ms_count = serializers.IntegerField(help_text="Charts rendered by the service.")
+        render_ms_p50 = serializers.FloatField(allow_null=True)
+        render_ms_p95 = serializers.FloatField(allow_null=True)
+        stored_charts = _counts_field(help_text="Every stored chart by backend.")
+        bytes_by_backend = _counts_field()
+        stored_bytes = serializers.IntegerField()
+        pending_deletions = _counts_field()
+        pending_total = serializers.IntegerField()
+        active_share_links = serializers.IntegerField()
+
+    @extend_schema(
+        operation_id="stats_retrieve",
+        parameters=[InputSerializer],
+        responses={
+            200: OutputSerializer,
+            400: ERROR_SCHEMA,
+            401: ERROR_SCHEMA,
+            403: ERROR_SCHEMA,
+        },
+        description=(
+            "Staff only. Window figures (per day, by type and backend, fallbacks, render time "
+            "p50/p95 by linear interpolation) cover charts created in the last `days` UTC days "
+            "that are still stored; storage and pending deletions are current totals."
+        ),
+    )
+    def get(self, request):
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        result = stats.chart_stats(days=params.validated_data["days"])
+        return Response(self.OutputSerializer(result.as_dict()).data)
