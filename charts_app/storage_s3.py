@@ -168,6 +168,14 @@ class ChartS3Storage(S3Storage):
         endpoint_url = self.options.get("endpoint_url") or None
         # An S3-compatible store behind a custom endpoint usually wants path-style URLs.
         addressing = self.options.get("addressing_style") or ("path" if endpoint_url else "auto")
+        compatible = {}
+        if endpoint_url:
+            # botocore 1.36 sends new default checksums that many S3-compatible stores
+            # refuse (boto/boto3#4392); checksums only where the operation requires one.
+            compatible = {
+                "request_checksum_calculation": "when_required",
+                "response_checksum_validation": "when_required",
+            }
         config = Config(
             connect_timeout=self.timeout,
             read_timeout=self.timeout,
@@ -175,6 +183,7 @@ class ChartS3Storage(S3Storage):
             retries={"mode": "standard", "total_max_attempts": 1},
             signature_version="s3v4",
             s3={"addressing_style": addressing},
+            **compatible,
         )
         super().__init__(
             bucket_name=bucket,

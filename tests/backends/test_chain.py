@@ -131,14 +131,22 @@ def test_azure_urls_carry_a_read_only_sas_unless_a_public_url_is_set():
     assert public.url("p/s1/chart_x.png") == "https://cdn.example/c/p/s1/chart_x.png"
 
 
-def test_object_store_timeouts_fail_fast(s3, azure):
-    from charts_app.storage_azure import ChartAzureStorage
+def test_s3_timeouts_fail_fast(s3):
     from charts_app.storage_s3 import ChartS3Storage
 
-    s3_backend = ChartS3Storage(options={**s3.config, "timeout": 2.5})
-    config = s3_backend.client.meta.config
-    assert (config.connect_timeout, config.read_timeout, s3_backend.timeout) == (2.5, 2.5, 2.5)
+    backend = ChartS3Storage(options={**s3.config, "timeout": 2.5})
+    config = backend.client.meta.config
+    assert (config.connect_timeout, config.read_timeout, backend.timeout) == (2.5, 2.5, 2.5)
     assert config.retries["total_max_attempts"] == 1
-    azure_backend = ChartAzureStorage(options={**azure.config, "timeout": 2.5})
-    assert azure_backend.timeout == 2.5
-    assert azure_backend.client_options["retry_total"] == 0
+
+
+def test_azure_timeouts_fail_fast(azure):
+    from charts_app.storage_azure import ChartAzureStorage
+
+    backend = ChartAzureStorage(options={**azure.config, "timeout": 2.5})
+    assert backend.timeout == 2.5
+    assert backend.client_options == {
+        "connection_timeout": 2.5,
+        "read_timeout": 2.5,
+        "retry_total": 0,
+    }
