@@ -53,6 +53,7 @@ format: install-test
 test: install-test
 	$(PY) -m ruff check .
 	bash scripts/ensure_chromium.sh
+	bash scripts/ensure_azurite.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install-test

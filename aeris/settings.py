@@ -223,6 +223,7 @@ if os.environ.get("CHARTS_S3_BUCKET", "").strip():
         # Public base URL of the bucket (CDN or website endpoint); empty: presigned URLs.
         "public_url": os.environ.get("CHARTS_S3_PUBLIC_URL", "").strip().rstrip("/") or None,
         "timeout": env_number("CHARTS_S3_TIMEOUT", 10.0),
+        "addressing_style": os.environ.get("CHARTS_S3_ADDRESSING_STYLE", "").strip() or None,
     }
 
 # Azure Blob Storage through django-storages.
