@@ -62,6 +62,7 @@ class RehomeResult:
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
     stopped_early: bool = False
+    target: str = ""  # the backend the charts moved to
 
 
 def charts_rehome(*, charts=None, progress=None) -> RehomeResult:
@@ -80,7 +81,7 @@ def charts_rehome(*, charts=None, progress=None) -> RehomeResult:
         )
     cloud = chain.remote[0]
     local = chain.backend(Backend.LOCAL)
-    result = RehomeResult()
+    result = RehomeResult(target=cloud.backend_name)
     queryset = Chart.objects.all() if charts is None else charts
     ids = list(queryset.values_list("pk", flat=True))
     consecutive_failures = 0

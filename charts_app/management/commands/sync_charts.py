@@ -3,20 +3,23 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from charts_app.errors import ApplicationError
+from charts_app.models import Backend
 from charts_app.services import charts_rehome, charts_sync
 
 
 class Command(BaseCommand):
     help = (
         "Reconcile chart rows and stored files. --rehome uploads charts that fell back to "
-        "local storage to Cloudinary; the orphan check lists files no row references and rows "
-        "whose file is gone; --fix deletes those files and rows. Safe for cron: one summary "
+        "local storage to the first remote backend (Cloudinary by default); the orphan "
+        "check lists files no row references and rows whose file is gone; --fix deletes those files and rows. Safe for cron: one summary "
         "line; exit status 2 when something could not be done."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--rehome", action="store_true", help="upload local fallbacks to Cloudinary"
+            "--rehome",
+            action="store_true",
+            help="upload local fallbacks to the first remote backend (Cloudinary by default)",
         )
         parser.add_argument(
             "--fix", action="store_true", help="delete orphan files and rows without files"
@@ -56,9 +59,10 @@ class Command(BaseCommand):
                 self.stderr.write("")
             for error in result.errors:
                 self.stderr.write(f"re-home failed: {error}")
+            target = Backend(result.target).label if result.target else "remote storage"
             summary.append(
-                f"re-homed {result.moved} charts to Cloudinary ({result.failed} failed"
-                + (", stopped early: Cloudinary keeps failing" if result.stopped_early else "")
+                f"re-homed {result.moved} charts to {target} ({result.failed} failed"
+                + (f", stopped early: {target} keeps failing" if result.stopped_early else "")
                 + ")"
             )
             failed |= bool(result.failed)
