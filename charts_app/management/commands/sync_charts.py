@@ -11,8 +11,9 @@ class Command(BaseCommand):
     help = (
         "Reconcile chart rows and stored files. --rehome uploads charts that fell back to "
         "local storage to the first remote backend (Cloudinary by default); the orphan "
-        "check lists files no row references and rows whose file is gone; --fix deletes those files and rows. Safe for cron: one summary "
-        "line; exit status 2 when something could not be done."
+        "check lists files no row references and rows whose file is gone; --fix deletes "
+        "those files and rows. Safe for cron: one summary line; exit status 2 when "
+        "something could not be done."
     )
 
     def add_arguments(self, parser):
