@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from sessions_app.models import DEFAULT_SESSION_ID, ChatSession
+from sessions_app.models import DEFAULT_SESSION_ID, ChatSession, is_valid_session_id
 
 from .models import Chart
 
@@ -46,4 +46,6 @@ def session_list(*, user) -> QuerySet[ChatSession]:
 
 
 def session_get(*, user, session_id: str) -> ChatSession | None:
+    if not is_valid_session_id(session_id):
+        return None  # never send a malformed id (NUL, ...) to the database
     return session_list(user=user).filter(pk=session_id).first()
