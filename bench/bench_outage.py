@@ -15,7 +15,6 @@ and how many Cloudinary requests the hung saves made. RESULT covers the default 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -26,25 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import setup_django  # noqa: E402
+
 TIMEOUT = 10.0  # the default upload timeout: a hung request would cost this much
-
-
-def setup(tmpdir: Path) -> None:
-    for name in [k for k in os.environ if k.startswith("CLOUDINARY")]:
-        del os.environ[name]
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="aeris.settings",
-        DATABASE_URL=f"sqlite:///{tmpdir / 'bench.sqlite3'}",
-        MEDIA_ROOT=str(tmpdir / "media"),
-        LOG_LEVEL="ERROR",
-        MPLBACKEND="Agg",
-        CHARTS_CLOUDINARY_TIMEOUT=str(TIMEOUT),
-    )
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
 
 
 def main(argv=None) -> int:
@@ -53,7 +36,7 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench_outage_") as tmp:
-        setup(Path(tmp))
+        setup_django(Path(tmp), log_level="ERROR", CHARTS_CLOUDINARY_TIMEOUT=str(TIMEOUT))
         from django.conf import settings
         from django.core.cache import cache
 

@@ -9,7 +9,6 @@ load every expired row at once (`list(Chart.objects.filter(...))`, the old in-me
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -20,22 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-
-def setup(tmpdir: Path) -> None:
-    for name in [k for k in os.environ if k.startswith("CLOUDINARY")]:
-        del os.environ[name]
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="aeris.settings",
-        DATABASE_URL=f"sqlite:///{tmpdir / 'bench.sqlite3'}",
-        MEDIA_ROOT=str(tmpdir / "media"),
-        LOG_LEVEL="WARNING",
-        MPLBACKEND="Agg",
-    )
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+from bench.common import setup_django  # noqa: E402
 
 
 def populate(n: int) -> None:
@@ -55,7 +39,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench_prune_") as tmp:
         tmpdir = Path(tmp)
-        setup(tmpdir)
+        setup_django(tmpdir)
         from charts_app.models import Chart
         from charts_app.services import charts_prune
 

@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402
 import PIL  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 
+from bench.common import setup_django  # noqa: E402
 from charts_app.rendering import _build_figure  # noqa: E402
 
 N_POINTS = 1_000
@@ -62,21 +63,6 @@ _file_numbers = itertools.count(1)
 def _next_path(tmpdir: Path, prefix: str) -> Path:
     """A fresh file per run, as the store writes a new chart each time."""
     return tmpdir / f"{prefix}_{next(_file_numbers):05d}.png"
-
-
-def setup_django(tmpdir: Path) -> None:
-    """A throwaway SQLite database and MEDIA_ROOT, local storage only, migrated."""
-    for name in [k for k in os.environ if k.startswith("CLOUDINARY")]:
-        del os.environ[name]
-    os.environ["DJANGO_SETTINGS_MODULE"] = "aeris.settings"
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmpdir / 'bench.sqlite3'}"
-    os.environ["MEDIA_ROOT"] = str(tmpdir / "media")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
 
 
 def project_once(records: list[dict], tmpdir: Path) -> int:
