@@ -253,6 +253,9 @@ CHARTS_UPLOAD_MAX_WAIT = (
     env_number("CHARTS_UPLOAD_MAX_WAIT", 0.0) if os.environ.get("CHARTS_UPLOAD_MAX_WAIT") else None
 )
 CHARTS_MAX_AGE_HOURS = env_number("CHARTS_MAX_AGE_HOURS", 24.0)
+# Public share links (/s/<token>): lifetime when the request names none, and the most it may ask.
+CHARTS_SHARE_DEFAULT_HOURS = env_number("CHARTS_SHARE_DEFAULT_HOURS", 24.0)
+CHARTS_SHARE_MAX_HOURS = env_number("CHARTS_SHARE_MAX_HOURS", 720.0)
 CHARTS_PRUNE_ON_STARTUP = env_bool("CHARTS_PRUNE_ON_STARTUP", True)
 # Workers starting within this many minutes of the first one do not prune again.
 CHARTS_STARTUP_PRUNE_LEASE_MINUTES = env_number("CHARTS_STARTUP_PRUNE_LEASE_MINUTES", 10.0)
