@@ -33,7 +33,7 @@ from tests.reliability.server import (
 pytestmark = pytest.mark.server
 
 HANG = 2.0  # an emulated hang; the server gives up after CHARTS_CLOUDINARY_TIMEOUT=1 s
-SLOW = 0.5  # slower than the server waits, faster than its timeout: lands late
+SLOW = 0.6  # slower than the server waits (0.3 s), faster than its 1 s timeout: lands late
 
 FAULTS = {
     "500": {"status": 500},
@@ -59,9 +59,11 @@ CELLS = [pytest.param(phase, fault, id=f"{phase}-{fault}") for phase, fault in C
 
 WORKERS = 4  # cells run side by side: each is mostly waiting on its own processes
 SERVER_ENV = {
-    # A healthy loopback upload takes ~20 ms; on two busy cores it can take 10x that. Wait
-    # long enough that healthy uploads never fall back, well under the slow fault.
+    # A caller waits for Cloudinary exactly 0.3 s (none while an upload is overdue): a healthy
+    # loopback upload takes ~20 ms, ten times that on two busy cores, and the slow fault is
+    # always late however the latency estimate moves.
     "CHARTS_UPLOAD_MIN_WAIT": "0.3",
+    "CHARTS_UPLOAD_MAX_WAIT": "0.3",
 }
 _clone_lock = threading.Lock()
 

@@ -137,6 +137,9 @@ def test_concurrent_clients_and_session_deletes(database, tmp_path):
         dump = deployment.dump()
         report = deployment.consistency(dump)
         sync = deployment.cron("sync_charts", "--grace-minutes", "0").stdout
+        # The nightly cron after the load: retries pending deletions, then must change nothing.
+        prune = deployment.cron("prune_charts", "--max-age-hours", "1000", check=False)
+        after_prune = deployment.consistency()
         log = server.log()
 
     # What the server answered, from its own request log (clients' view below).
@@ -172,6 +175,8 @@ def test_concurrent_clients_and_session_deletes(database, tmp_path):
         f"{len(report['files_without_row'])}; pending deletions: {len(report['pending'])}; "
         f"charts lost: {len(lost)}"
         f"\n  {sync.strip()}"
+        f"\n  then {prune.stdout.strip()} -> rows without file: "
+        f"{len(after_prune['rows_without_file'])}"
     )
     errors = [e for r in [*results, janitor] for e in r["errors"]]
     assert not [s for s in served if s >= 500], [line for line in log.splitlines() if '" 5' in line]
@@ -186,6 +191,8 @@ def test_concurrent_clients_and_session_deletes(database, tmp_path):
     assert report["files_without_row"] == [], report["files_without_row"]
     assert report["pending"] == [], report["pending"]
     assert "0 orphan files, 0 rows without a file" in sync, sync
+    assert prune.returncode == 0, prune.stderr
+    assert after_prune["rows_without_file"] == [], "prune_charts took files of live charts"
 
 
 # --- PostgreSQL: a session deleted while a chart is saved into it ------------------------------
