@@ -268,9 +268,9 @@ class Deployment:
 
 @contextmanager
 def postgres_database(host: str = "127.0.0.1", port: int = 5432):
-    """A fresh PostgreSQL database `aeris_load_<random>`, dropped afterwards.
+    """A fresh PostgreSQL database `aeris_load_<random>` (its URL), dropped afterwards.
 
-    Yields None (with the reason in `.reason` of the raised skip) when no server answers.
+    Check `postgres_unavailable()` first: this raises when no server answers.
     """
     import psycopg
 
@@ -324,7 +324,7 @@ class Server:
 
         self.port = free_port()
         self.starts += 1
-        log = open(self.log_path, "a")  # noqa: SIM115 - the child owns it while it runs
+        log = open(self.log_path, "a")  # the child keeps its own descriptor
         log.write(f"\n===== start {self.starts} on port {self.port} =====\n")
         log.flush()
         # A file, not a pipe: a full pipe would block the server's request logging.
