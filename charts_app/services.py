@@ -30,9 +30,9 @@ from .maintenance import (  # noqa: F401  (re-exported: services is the one writ
     charts_rehome,
     charts_sync,
 )
-from .models import Chart, PendingDeletion
+from .models import Chart, ChartEvent, PendingDeletion
 from .sharing import active_share_exists
-from .stats import analytics_fields
+from .stats import analytics_fields, chart_events_prune, retention_days
 from .storage import FileRef, StoredFile, get_chain
 
 logger = logging.getLogger(__name__)
@@ -197,6 +197,17 @@ def chart_store(
                 request_hash=request_hash,
                 **analytics_fields(meta),
             )
+            ChartEvent.objects.create(
+                chart_id=chart.pk,
+                session_id=session.pk,
+                created_at=created_at,
+                chart_type=chart_type,
+                format=info.format,
+                backend=stored.backend,
+                bytes=len(content),
+                render_ms=chart.render_ms,
+                fallback_cause=chart.fallback_cause,
+            )
     except BaseException:
         _discard(stored, session_id)
         if outcome.pending is not None:
@@ -302,6 +313,7 @@ class PruneResult:
     retried: int = 0
     retry_failed: int = 0
     dry_run: bool = False
+    events_pruned: int = 0  # usage events older than CHARTS_STATS_RETENTION_DAYS
 
     @property
     def ok(self) -> bool:
@@ -372,6 +384,7 @@ def charts_prune(
         if progress:
             progress(result.deleted, max(result.due, result.deleted))
     result.retried, result.retry_failed = deletion.retry_pending()
+    result.events_pruned = chart_events_prune(retention_days=retention_days())
     return result
 
 
@@ -419,17 +432,36 @@ class ChartCreateResult:
         return f"data:{rendered.content_type};base64,{encoded}"
 
 
+# A JSON-escaped NUL (\u0000 after an even number of backslashes: not a literal "\\u0000").
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
 def request_fingerprint(spec: dict) -> str:
-    """sha256 of a normalized render request (key order and whitespace do not matter)."""
-    canonical = json.dumps(
-        spec,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-        default=str,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """sha256 of a normalized render request (key order and whitespace do not matter).
+
+    Also the one pass that refuses what JSON, UTF-8 or the database cannot carry: NaN and
+    Infinity, unpaired surrogates, NUL characters (PostgreSQL refuses them in text).
+    """
+    try:
+        canonical = json.dumps(
+            spec,
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+            default=str,
+        )
+    except ValueError:
+        raise ChartInputError("data must not contain NaN or Infinity", field="data") from None
+    if "\\u0000" in canonical and _JSON_NUL.search(canonical):
+        raise ChartInputError("text must not contain NUL characters", field="data")
+    try:
+        encoded = canonical.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ChartInputError(
+            "text must be valid Unicode (it has an unpaired surrogate)", field="data"
+        ) from None
+    return hashlib.sha256(encoded).hexdigest()
 
 
 def chart_create(
@@ -473,13 +505,9 @@ def chart_create(
         "value": value,
         "fmt": fmt,
     }
-    request_hash = ""
+    request_hash = request_fingerprint({**spec, "session_id": session_id})
     if output == "url":
         check_session_access(session_id=session_id, user=user)
-        try:
-            request_hash = request_fingerprint({**spec, "session_id": session_id})
-        except ValueError:
-            raise ChartInputError("data must not contain NaN or Infinity", field="data") from None
         existing = Chart.objects.filter(session_id=session_id, request_hash=request_hash)
         if user is not None and user.is_authenticated:
             existing = existing.filter(created_by=user)

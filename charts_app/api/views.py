@@ -15,7 +15,6 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
@@ -25,6 +24,7 @@ from charts_app import selectors, services, sharing, stats
 from charts_app.errors import NotFound, PayloadTooLarge
 from charts_app.storage import get_chain
 
+from .pagination import StrictLimitOffsetPagination
 from .parsers import LimitedJSONParser, LimitedMultiPartParser
 from .serializers import (
     ChartCreateInputSerializer,
@@ -49,13 +49,14 @@ ERROR_SCHEMA = inline_serializer(
 
 
 def paginated(view: APIView, queryset, serializer_class):
-    paginator = LimitOffsetPagination()
+    paginator = StrictLimitOffsetPagination()
     page = paginator.paginate_queryset(queryset, view.request, view=view)
     data = serializer_class(page, many=True, context={"request": view.request}).data
     return paginator.get_paginated_response(data)
 
 
 class ChartListCreateApi(APIView):
+    pagination_class = StrictLimitOffsetPagination  # documents the list answer as paginated
     """List the caller's charts, or render and store a new one."""
 
     parser_classes = [LimitedJSONParser]
@@ -78,6 +79,7 @@ class ChartListCreateApi(APIView):
             400: ERROR_SCHEMA,
             404: ERROR_SCHEMA,
             413: ERROR_SCHEMA,
+            415: ERROR_SCHEMA,
         },
         description=(
             "Render a chart from records. `output=url` (default) stores it and answers 201 "
@@ -118,7 +120,12 @@ class ChartUploadApi(APIView):
 
     @extend_schema(
         request={"multipart/form-data": ChartUploadInputSerializer},
-        responses={201: ChartOutputSerializer, 400: ERROR_SCHEMA, 413: ERROR_SCHEMA},
+        responses={
+            201: ChartOutputSerializer,
+            400: ERROR_SCHEMA,
+            413: ERROR_SCHEMA,
+            415: ERROR_SCHEMA,
+        },
     )
     def post(self, request):
         serializer = ChartUploadInputSerializer(data=request.data)
@@ -167,6 +174,8 @@ class ChartDetailApi(APIView):
 
 
 class SessionChartListApi(APIView):
+    pagination_class = StrictLimitOffsetPagination
+
     @extend_schema(
         parameters=[OpenApiParameter("session_id", str, OpenApiParameter.PATH)],
         responses={200: ChartOutputSerializer(many=True), 404: ERROR_SCHEMA},
@@ -324,22 +333,59 @@ class StatsApi(APIView):
         days = serializers.IntegerField()
         start = serializers.DateTimeField(help_text="Start of the window (UTC midnight).")
         end = serializers.DateTimeField()
-        charts = serializers.IntegerField(help_text="Charts created in the window.")
-        per_day = DaySerializer(many=True)
-        by_type = _counts_field()
-        by_backend = _counts_field()
-        fallbacks = serializers.IntegerField(help_text="Charts stored after a backend failed.")
-        fallback_rate = serializers.FloatField(allow_null=True, help_text="fallbacks / charts")
-        fallback_causes = _counts_field()
-        render_ms_count = serializers.IntegerField(help_text="Charts rendered by the service.")
-        render_ms_p50 = serializers.FloatField(allow_null=True)
-        render_ms_p95 = serializers.FloatField(allow_null=True)
-        stored_charts = _counts_field(help_text="Every stored chart by backend.")
-        bytes_by_backend = _counts_field()
-        stored_bytes = serializers.IntegerField()
-        pending_deletions = _counts_field()
-        pending_total = serializers.IntegerField()
-        active_share_links = serializers.IntegerField()
+        retention_days = serializers.FloatField(
+            help_text="Usage events are kept this many days (CHARTS_STATS_RETENTION_DAYS); "
+            "a window reaching further back counts only what is left."
+        )
+        charts = serializers.IntegerField(
+            help_text="Window, from usage events: charts created in the window."
+        )
+        per_day = DaySerializer(
+            many=True, help_text="Window, from usage events: charts created per UTC day."
+        )
+        by_type = _counts_field(
+            help_text="Window, from usage events: charts created by chart type."
+        )
+        by_backend = _counts_field(
+            help_text="Window, from usage events: charts created, by the backend that took "
+            "them at creation (a later re-home does not move them)."
+        )
+        fallbacks = serializers.IntegerField(
+            help_text="Window, from usage events: charts stored after a backend failed."
+        )
+        fallback_rate = serializers.FloatField(
+            allow_null=True,
+            help_text="Window, from usage events: fallbacks / charts; null without charts.",
+        )
+        fallback_causes = _counts_field(help_text="Window, from usage events: fallbacks by cause.")
+        render_ms_count = serializers.IntegerField(
+            help_text="Window, from usage events: charts rendered by the service "
+            "(uploads have no render time)."
+        )
+        render_ms_p50 = serializers.FloatField(
+            allow_null=True, help_text="Window, from usage events: median render ms."
+        )
+        render_ms_p95 = serializers.FloatField(
+            allow_null=True, help_text="Window, from usage events: p95 render ms."
+        )
+        stored_charts = _counts_field(
+            help_text="Now, from the live tables: every stored chart by backend."
+        )
+        bytes_by_backend = _counts_field(
+            help_text="Now, from the live tables: bytes stored per backend."
+        )
+        stored_bytes = serializers.IntegerField(
+            help_text="Now, from the live tables: bytes stored on every backend."
+        )
+        pending_deletions = _counts_field(
+            help_text="Now, from the live tables: file deletions a backend refused, by backend."
+        )
+        pending_total = serializers.IntegerField(
+            help_text="Now, from the live tables: pending deletions in all."
+        )
+        active_share_links = serializers.IntegerField(
+            help_text="Now, from the live tables: share links not revoked nor expired."
+        )
 
     @extend_schema(
         operation_id="stats_retrieve",
@@ -351,9 +397,12 @@ class StatsApi(APIView):
             403: ERROR_SCHEMA,
         },
         description=(
-            "Staff only. Window figures (per day, by type and backend, fallbacks, render time "
-            "p50/p95 by linear interpolation) cover charts created in the last `days` UTC days "
-            "that are still stored; storage and pending deletions are current totals."
+            "Staff only. Window figures (charts, per_day, by_type, by_backend, fallbacks, "
+            "render time p50/p95 by linear interpolation) come from the usage events of charts "
+            "created in the last `days` UTC days: pruning a chart does not remove it from them; "
+            "events are kept `retention_days`. Now figures (stored_charts, bytes_by_backend, "
+            "stored_bytes, pending_deletions, pending_total, active_share_links) are current "
+            "totals from the live tables."
         ),
     )
     def get(self, request):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from charts_app import selectors, services
+from charts_app.api.pagination import StrictLimitOffsetPagination
 from charts_app.api.parsers import LimitedJSONParser
 from charts_app.api.serializers import SessionIdField, StrictCharField
 from charts_app.api.views import ERROR_SCHEMA, paginated
@@ -56,7 +56,7 @@ DELETE_SCHEMA = inline_serializer(
 class SessionListCreateApi(APIView):
     parser_classes = [LimitedJSONParser]
     # `paginated()` answers {count, next, previous, results}; this tells the schema so.
-    pagination_class = LimitOffsetPagination
+    pagination_class = StrictLimitOffsetPagination
 
     @extend_schema(responses={200: SessionOutputSerializer(many=True)})
     def get(self, request):

@@ -182,3 +182,27 @@ def test_malformed_multipart_is_400(api, media_root):
     )
     assert response.status_code == 400
     assert_nothing_stored(media_root)
+
+
+@pytest.mark.parametrize("query", ["limit=abc", "limit=0", "offset=-1", "offset=x"])
+def test_malformed_pagination_is_400(api, query):
+    response = api.get(f"/api/v1/charts/?{query}")
+    assert response.status_code == 400
+    assert query.split("=")[0] in response.json()["fields"]
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [("a\x00b", "NUL"), ("\ud800", "unpaired surrogate")],
+)
+def test_python_api_refuses_text_the_database_cannot_hold(value, message, media_root):
+    from charts_app.errors import ChartInputError
+    from charts_app.services import get_visualization_service
+
+    for output in ("file", "base64"):
+        with pytest.raises(ChartInputError, match=message):
+            get_visualization_service().generate_chart(
+                [{"t": value, "v": 1}, {"t": "b", "v": 2}], "bar", session_id="s1",
+                output_format=output,
+            )
+    assert_nothing_stored(media_root)
