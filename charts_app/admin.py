@@ -159,6 +159,7 @@ class ChartAdmin(admin.ModelAdmin):
             ],
             "stored_total": sum(result.stored_charts.values()),
             "max_age_hours": settings.CHARTS_MAX_AGE_HOURS,
+            "retention_days": result.retention_days,
             "generated_at": timezone.now(),
         }
         request.current_app = self.admin_site.name

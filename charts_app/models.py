@@ -158,3 +158,28 @@ class MaintenanceLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} held by {self.holder} until {self.expires_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ChartEvent(models.Model):
+    """One chart as it was created; kept after the chart is pruned, so usage stats last.
+
+    No foreign key: the event outlives its chart and its session. Deleted after
+    CHARTS_STATS_RETENTION_DAYS by prune_charts.
+    """
+
+    chart_id = models.UUIDField(db_index=True)
+    session_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(db_index=True)
+    chart_type = models.CharField(max_length=32)
+    format = models.CharField(max_length=8, choices=ChartFormat.choices)
+    # The backend that took the chart at creation; a later re-home does not change it.
+    backend = models.CharField(max_length=32, choices=Backend.choices)
+    bytes = models.PositiveIntegerField()
+    render_ms = models.FloatField(null=True, blank=True)  # None: uploaded, not rendered here
+    fallback_cause = models.CharField(max_length=32, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.chart_type} chart {self.chart_id} created {self.created_at:%Y-%m-%d %H:%M}"

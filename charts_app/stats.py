@@ -1,25 +1,39 @@
-"""Usage analytics over the stored charts: volume, backends, fallbacks, render times.
+"""Usage analytics: volume, backends, fallbacks, render times; storage and backlog.
 
-Counts cover the charts still in the database: pruned charts leave the numbers.
+Window figures come from ChartEvent, one row per chart created, which outlives the
+chart: pruning does not change them. Events older than CHARTS_STATS_RETENTION_DAYS
+are deleted by prune_charts. "Now" figures (stored charts and bytes, pending
+deletions, active share links) come from the live tables.
 Days are UTC calendar days; the window is today and the `days - 1` days before it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import asdict, dataclass, field
 
+from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .models import Chart, PendingDeletion, ShareLink
+from .models import Chart, ChartEvent, PendingDeletion, ShareLink
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 365
 FALLBACK_CAUSE_LENGTH = 32
 _PERCENTILES = (50, 95)
 BAR_CHART_MAX_DAYS = 45
+DEFAULT_RETENTION_DAYS = 400
+
+
+def retention_days() -> float:
+    """How long usage events are kept: CHARTS_STATS_RETENTION_DAYS, 400 by default."""
+    return getattr(settings, "CHARTS_STATS_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)
 
 
 def analytics_fields(meta: dict) -> dict:
@@ -40,16 +54,19 @@ class ChartStats:
     days: int
     start: dt.datetime
     end: dt.datetime
+    retention_days: float = DEFAULT_RETENTION_DAYS  # events older than this are gone
+    # Window figures, from the usage events (they survive pruning).
     charts: int = 0
     per_day: list[dict] = field(default_factory=list)  # [{"date": date, "charts": n}], oldest first
     by_type: dict[str, int] = field(default_factory=dict)
-    by_backend: dict[str, int] = field(default_factory=dict)
+    by_backend: dict[str, int] = field(default_factory=dict)  # backend that took it at creation
     fallbacks: int = 0
     fallback_rate: float | None = None  # charts that fell back / charts; None without charts
     fallback_causes: dict[str, int] = field(default_factory=dict)
     render_ms_count: int = 0  # uploaded charts were not rendered here: they have no time
     render_ms_p50: float | None = None
     render_ms_p95: float | None = None
+    # "Now" figures, from the live tables: not windowed.
     stored_charts: dict[str, int] = field(default_factory=dict)  # every stored chart, not windowed
     bytes_by_backend: dict[str, int] = field(default_factory=dict)
     pending_deletions: dict[str, int] = field(default_factory=dict)
@@ -90,15 +107,15 @@ def percentiles(values) -> tuple[float | None, ...]:
 
 
 def chart_stats(*, days: int = DEFAULT_DAYS, now: dt.datetime | None = None) -> ChartStats:
-    """Charts per day, by type and backend, fallbacks, render times, storage and backlog."""
+    """Window figures from the usage events; storage and backlog from the live tables."""
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise ValueError(f"days must be an integer from 1 to {MAX_DAYS}")
     now = now or timezone.now()
     today = now.astimezone(dt.UTC).date()
     first_day = today - dt.timedelta(days=days - 1)
     start = dt.datetime.combine(first_day, dt.time.min, tzinfo=dt.UTC)
-    window = Chart.objects.filter(created_at__gte=start, created_at__lte=now).order_by()
-    stats = ChartStats(days=days, start=start, end=now)
+    window = ChartEvent.objects.filter(created_at__gte=start, created_at__lte=now).order_by()
+    stats = ChartStats(days=days, start=start, end=now, retention_days=retention_days())
 
     daily = dict(
         window.annotate(day=TruncDate("created_at", tzinfo=dt.UTC))
@@ -138,6 +155,37 @@ def chart_stats(*, days: int = DEFAULT_DAYS, now: dt.datetime | None = None) -> 
     stats.pending_deletions = _counts(PendingDeletion.objects.order_by(), "backend")
     stats.active_share_links = ShareLink.objects.active(now=now).count()
     return stats
+
+
+def chart_events_prune(*, retention_days: float, batch_size: int = 1000) -> int:
+    """Delete usage events older than the retention, a batch per transaction; the count.
+
+    A retention that is not a positive number deletes nothing: a typo in the
+    settings must not empty the usage history.
+    """
+    if (
+        isinstance(retention_days, bool)
+        or not isinstance(retention_days, (int, float))
+        or not retention_days > 0
+    ):
+        logger.error(
+            "CHARTS_STATS_RETENTION_DAYS is %r, not a positive number of days; "
+            "no usage events were removed",
+            retention_days,
+        )
+        return 0
+    try:
+        cutoff = timezone.now() - dt.timedelta(days=retention_days)
+    except OverflowError:
+        return 0  # a retention longer than the calendar: nothing is that old
+    old = ChartEvent.objects.filter(created_at__lt=cutoff).order_by("created_at")
+    removed = 0
+    while True:
+        with transaction.atomic():
+            ids = list(old.values_list("pk", flat=True)[:batch_size])
+            if not ids:
+                return removed
+            removed += ChartEvent.objects.filter(pk__in=ids).delete()[0]
 
 
 def per_day_chart(stats: ChartStats, *, fmt: str = "png"):

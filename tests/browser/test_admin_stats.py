@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from charts_app.models import Chart, PendingDeletion, ShareLink
+from charts_app.models import Chart, ChartEvent, PendingDeletion, ShareLink
 from sessions_app.models import ChatSession
 
 from .conftest import admin_login, loaded_images, screenshot, unavailable_reason
@@ -24,7 +24,7 @@ CAUSES = ("timeout", "server_error", "rate_limited", "auth")
 
 
 def month_of_charts() -> int:
-    """A month of chart rows with a weekly rhythm, some fallbacks and render times."""
+    """A month of charts (rows and usage events): a weekly rhythm, fallbacks, render times."""
     session, _ = ChatSession.objects.get_or_create(pk="air-paris", defaults={"title": "Paris"})
     now = timezone.now()
     rows = []
@@ -53,6 +53,20 @@ def month_of_charts() -> int:
                 )
             )
     Chart.objects.bulk_create(rows)
+    ChartEvent.objects.bulk_create(
+        ChartEvent(
+            chart_id=chart.pk,
+            session_id=chart.session_id,
+            created_at=chart.created_at,
+            chart_type=chart.chart_type,
+            format=chart.format,
+            backend=chart.backend,
+            bytes=chart.bytes,
+            render_ms=chart.render_ms,
+            fallback_cause=chart.fallback_cause,
+        )
+        for chart in rows
+    )
     PendingDeletion.objects.create(backend="cloudinary", name="aeris-aq/charts/old/chart_x")
     ShareLink.objects.create(
         chart=rows[0], token_hash="f" * 64, expires_at=now + dt.timedelta(days=2)
@@ -74,6 +88,8 @@ def test_admin_stats_page_shows_the_chart_and_numbers(page, superuser):
     assert page.inner_text("#stat-pending") == "1"
     assert page.inner_text("#stat-shares") == "1"
     assert page.locator("#stats-fallback-causes tbody tr").count() == len(CAUSES)
+    assert "usage log" in page.inner_text("#group-window").lower()  # CSS upper-cases it
+    assert "right now" in page.inner_text("#group-now").lower()
     screenshot(page, "admin_stats")
 
     page.click("a[href='?days=7']")

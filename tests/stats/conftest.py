@@ -1,4 +1,4 @@
-"""Stats tests: chart rows with known dates, backends, causes, sizes and render times."""
+"""Stats tests: charts and their usage events with known dates, backends, causes, sizes, times."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from charts_app.models import Chart
+from charts_app.models import Chart, ChartEvent
 from sessions_app.models import ChatSession
 
 # A fixed "now" (UTC): the window of 7 days is 2026-11-22 .. 2026-11-28.
@@ -19,7 +19,7 @@ _serial = itertools.count()
 
 @pytest.fixture
 def make_chart(db):
-    """Create a Chart row (no file) with the analytics columns given."""
+    """Create a Chart row (no file) and, as chart_store does, its usage event."""
     session, _ = ChatSession.objects.get_or_create(pk="stats-session")
 
     def _make(
@@ -30,9 +30,10 @@ def make_chart(db):
         size: int = 1000,
         render_ms: float | None = None,
         fallback_cause: str = "",
+        event: bool = True,
     ) -> Chart:
         n = next(_serial)
-        return Chart.objects.create(
+        chart = Chart.objects.create(
             id=uuid.uuid4(),
             session=session,
             backend=backend,
@@ -48,6 +49,19 @@ def make_chart(db):
             render_ms=render_ms,
             fallback_cause=fallback_cause,
         )
+        if event:
+            ChartEvent.objects.create(
+                chart_id=chart.pk,
+                session_id=session.pk,
+                created_at=created_at,
+                chart_type=chart_type,
+                format="png",
+                backend=backend,
+                bytes=size,
+                render_ms=render_ms,
+                fallback_cause=fallback_cause,
+            )
+        return chart
 
     return _make
 

@@ -9,6 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from charts_app.models import Chart
+
 pytestmark = pytest.mark.django_db
 
 STATS_URL = "/admin/charts_app/chart/stats/"
@@ -37,12 +39,30 @@ def test_page_shows_the_numbers_and_an_inline_chart(admin_client, make_chart):
     assert re.search(r'id="stat-fallback-rate">50\.0', html)
     assert re.search(r'id="stat-p50">10\.0 ms', html)
     assert "<code>auth</code>" in html
+    assert "Charts created in the window &middot; usage log" in html
+    assert "Right now &middot; stored charts" in html
+    assert "<caption>Created, by backend at creation</caption>" in html
+    assert "<caption>Right now: stored per backend</caption>" in html
+    assert "for 400 days" in html
     assert response.context["stats"].days == 7
     match = re.search(r'<img id="charts-per-day" src="data:image/svg\+xml;base64,([^"]+)"', html)
     assert match, "the per-day chart is embedded as a data URI"
     svg = base64.b64decode(match.group(1))
     assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg
     assert b"Charts per day" in svg or b"Charts" in svg
+
+
+def test_pruned_charts_still_count_in_the_window(admin_client, make_chart):
+    now = timezone.now()
+    make_chart(created_at=now, backend="cloudinary")
+    gone = make_chart(created_at=now, backend="local")
+    Chart.objects.filter(pk=gone.pk).delete()
+
+    response = admin_client.get(STATS_URL, {"days": 7})
+
+    html = response.content.decode()
+    assert re.search(r'id="stat-charts">\s*2<', html)
+    assert response.context["stored_total"] == 1
 
 
 def test_long_window_uses_a_time_axis(admin_client, make_chart):

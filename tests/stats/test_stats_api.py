@@ -1,4 +1,4 @@
-"""GET /api/v1/stats/: staff only, numbers from the stored charts, validated window."""
+"""GET /api/v1/stats/: staff only, window from usage events, "now" from live tables."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from charts_app.models import PendingDeletion
+from charts_app.models import Chart, PendingDeletion
 from tests.conftest import token_client
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +49,33 @@ def test_staff_get_the_numbers(staff_api, make_chart):
     assert body["pending_deletions"] == {"cloudinary": 1}
     assert body["pending_total"] == 1
     assert body["active_share_links"] == 0
+    assert body["retention_days"] == 400
+
+
+def test_deleted_charts_stay_in_the_window_but_leave_the_now_figures(staff_api, make_chart):
+    now = timezone.now()
+    kept = make_chart(created_at=now, backend="cloudinary", size=300, render_ms=12.0)
+    gone = make_chart(created_at=now, backend="local", size=200, fallback_cause="auth")
+    Chart.objects.filter(pk=gone.pk).delete()
+
+    body = staff_api.get("/api/v1/stats/", {"days": 7}).json()
+
+    assert (body["charts"], body["fallbacks"], body["fallback_rate"]) == (2, 1, 0.5)
+    assert body["by_backend"] == {"cloudinary": 1, "local": 1}
+    assert body["stored_charts"] == {"cloudinary": 1}
+    assert body["bytes_by_backend"] == {"cloudinary": kept.bytes}
+
+
+def test_schema_says_which_figures_are_windowed(staff_api):
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    fields = schema["components"]["schemas"]["Stats"]["properties"]
+    for name in ("charts", "per_day", "by_backend", "fallback_rate", "render_ms_p95"):
+        assert fields[name]["description"].startswith("Window, from usage events"), name
+    for name in ("stored_charts", "bytes_by_backend", "pending_total", "active_share_links"):
+        assert fields[name]["description"].startswith("Now, from the live tables"), name
+    assert "retention_days" in schema["components"]["schemas"]["Stats"]["required"]
 
 
 def test_default_window_is_30_days(staff_api):
