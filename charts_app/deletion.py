@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
-from .models import PendingDeletion
-from .storage import FileRef, get_chain
+from .models import Chart, MaintenanceLease, PendingDeletion
+from .storage import ChartStorageError, FileRef, get_chain
 
 logger = logging.getLogger(__name__)
+
+# A folder deletion that has not closed its marker after this long is taken as dead.
+FOLDER_DELETION_MAX = timedelta(minutes=5)
 
 _current_batch: contextvars.ContextVar[DeletionBatch | None] = contextvars.ContextVar(
     "charts_deletion_batch", default=None
@@ -46,7 +52,7 @@ class DeletionBatch:
         chain = get_chain()
         for backend, session_id in self.sessions:
             try:
-                chain.delete_session(backend, session_id)
+                delete_session_folder(chain, backend, session_id)
             except Exception as exc:
                 self.failures += 1
                 logger.exception(
@@ -79,6 +85,56 @@ class DeletionBatch:
                     record_pending(ref, kind=PendingDeletion.Kind.FILE, error=errors[ref.name])
                 else:
                     self.deleted += 1
+
+
+def folder_marker_name(session_id: str) -> str:
+    return "folder-delete:" + hashlib.sha1(session_id.encode()).hexdigest()[:40]
+
+
+def delete_session_folder(chain, backend: str, session_id: str) -> None:
+    """Delete a deleted session's files on one backend, never a live chart's.
+
+    The session id may be in use again (a client saved a chart under it after the
+    deletion): then only the files without a row go, found by listing the folder.
+    Otherwise the whole folder goes in one call (delete-by-prefix on Cloudinary).
+    A marker row, written before and closed after, lets a save that raced this
+    deletion find out and store its chart again (`heal_after_folder_deletion`).
+    """
+    from sessions_app.models import ChatSession
+
+    marker = folder_marker_name(session_id)
+    now = timezone.now()
+    MaintenanceLease.objects.update_or_create(
+        name=marker,
+        defaults={
+            "holder": f"{backend}:{session_id}",
+            "acquired_at": now,
+            "expires_at": now + FOLDER_DELETION_MAX,
+        },
+    )
+    try:
+        if not ChatSession.objects.filter(pk=session_id).exists():
+            chain.delete_session(backend, session_id)
+            return
+        target = chain.backend(backend)
+        if backend == "local":
+            names = target.session_names(session_id)
+        else:
+            prefix = target.session_prefix(session_id)
+            names = [name for name, _created in target.list_resources(prefix=prefix)]
+        live = set(Chart.objects.filter(path__in=names).values_list("path", flat=True))
+        stale = [name for name in names if name not in live]
+        errors = chain.delete_many(backend, stale) if stale else {}
+        if errors:
+            raise ChartStorageError(
+                f"{len(errors)} of {len(stale)} files not deleted: {next(iter(errors.values()))}",
+                cause="partial",
+                backend=backend,
+            )
+        if backend == "local":
+            target.remove_empty_session_dir(session_id)
+    finally:
+        MaintenanceLease.objects.filter(name=marker).update(expires_at=timezone.now())
 
 
 def record_pending(ref: FileRef, *, kind: str, error) -> None:
@@ -151,7 +207,7 @@ def retry_pending(*, limit: int | None = None) -> tuple[int, int]:
     for pending in list(queryset):
         try:
             if pending.kind == PendingDeletion.Kind.PREFIX:
-                chain.delete_session(pending.backend, pending.name)
+                delete_session_folder(chain, pending.backend, pending.name)
             else:
                 chain.delete(FileRef(backend=pending.backend, name=pending.name))
         except Exception as exc:

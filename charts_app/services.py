@@ -11,12 +11,13 @@ import io
 import json
 import logging
 import re
+import time
 import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
@@ -30,12 +31,17 @@ from .maintenance import (  # noqa: F401  (re-exported: services is the one writ
     charts_rehome,
     charts_sync,
 )
-from .models import Chart, ChartEvent, PendingDeletion
+from .models import Chart, ChartEvent, MaintenanceLease, PendingDeletion
 from .sharing import active_share_exists
 from .stats import analytics_fields, chart_events_prune, retention_days
 from .storage import FileRef, StoredFile, get_chain
 
 logger = logging.getLogger(__name__)
+
+# A save checks for session-folder deletions that began up to this long before it did
+# (clock skew between hosts), and waits at most this long for one to finish.
+FOLDER_RACE_MARGIN = timedelta(seconds=5)
+FOLDER_RACE_WAIT = 30.0
 
 CHART_TYPE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 _PILLOW_FORMATS = {"PNG": "png", "WEBP": "webp"}
@@ -120,7 +126,17 @@ def session_for_write(*, session_id: str, user=None) -> ChatSession:
         )
         return session
     owner = user if user is not None and user.is_authenticated else None
-    session, created = ChatSession.objects.get_or_create(pk=session_id, defaults={"owner": owner})
+    # Row-locked, so a concurrent session delete either sees this chart or comes after
+    # it (PostgreSQL checked the chart's foreign key only at COMMIT: a 500 before).
+    session = ChatSession.objects.select_for_update().filter(pk=session_id).first()
+    created = session is None
+    if created:
+        try:
+            with transaction.atomic():
+                session = ChatSession.objects.create(pk=session_id, owner=owner)
+        except IntegrityError:  # created concurrently
+            session = ChatSession.objects.select_for_update().get(pk=session_id)
+            created = False
     if not created and owner is not None and not user.is_staff:
         if session.owner_id is None:
             # A session made through the Python API (no owner) is claimed by its first user.
@@ -216,6 +232,64 @@ def chart_store(
     if outcome.pending is not None:
         # Answered from local storage; the slow upload moves the row when it lands.
         outcome.pending.attach(chart.pk, chart_adopt_remote)
+    return heal_after_folder_deletion(chart, content=content, started=created_at)
+
+
+def heal_after_folder_deletion(chart: Chart, *, content: bytes, started) -> Chart:
+    """Store a chart again if a deletion of its session's folder raced its save.
+
+    A session deleted while a chart was being saved under the same id (the client
+    goes on with it) may have its folder removed between our file write and our row
+    commit. The deletion leaves a marker (deletion.delete_session_folder); after our
+    commit we look for one that began after our save did, wait for it to end, and if
+    our file is gone, store the bytes again locally (sync_charts --rehome moves them up).
+    """
+    marker = MaintenanceLease.objects.filter(
+        name=deletion.folder_marker_name(chart.session_id),
+        acquired_at__gte=started - FOLDER_RACE_MARGIN,
+    ).first()
+    if marker is None:
+        return chart
+    deadline = time.monotonic() + FOLDER_RACE_WAIT
+    while marker.expires_at > timezone.now() and time.monotonic() < deadline:
+        time.sleep(0.05)
+        marker = MaintenanceLease.objects.filter(pk=marker.pk).first()
+        if marker is None:
+            break
+    try:
+        backend = get_chain().backend(chart.backend)
+        present = (
+            backend.exists_chart(chart.path)
+            if chart.backend == "local"
+            else backend.exists(chart.path)
+        )
+    except Exception:
+        present = False  # cannot tell: a second copy is cheaper than a lost chart
+    if present:
+        return chart
+    from .storage import LocalChartStorage, chart_filename
+
+    stored = LocalChartStorage().store(
+        content=content,
+        session_id=chart.session_id,
+        filename=chart_filename(chart.format, chart.created_at),
+    )
+    meta = dict(chart.meta or {})
+    meta["fallback"] = {"from": chart.backend, "cause": "session_folder_deleted"}
+    Chart.objects.filter(pk=chart.pk).update(
+        backend=stored.backend,
+        path=stored.name,
+        url=stored.url,
+        meta=meta,
+        fallback_cause="session_folder_deleted",
+    )
+    logger.warning(
+        "Chart %s lost its file to a concurrent deletion of session %s; stored again at %s",
+        chart.pk,
+        chart.session_id,
+        stored.name,
+    )
+    chart.refresh_from_db()
     return chart
 
 
@@ -283,10 +357,10 @@ def session_delete(*, session_id: str) -> DeleteResult:
     The `default` session is kept; only its charts go. `errors` counts the file
     deletions a backend refused; they are recorded and retried by prune_charts.
     """
-    session = ChatSession.objects.filter(pk=session_id).first()
-    if session is None:
-        return DeleteResult(deleted=0, errors=0)
     with transaction.atomic(), deletion.deletion_batch() as batch:
+        session = ChatSession.objects.select_for_update().filter(pk=session_id).first()
+        if session is None:
+            return DeleteResult(deleted=0, errors=0)
         count = Chart.objects.filter(session=session).count()
         if session.is_default:
             Chart.objects.filter(session=session).delete()

@@ -115,7 +115,12 @@ class LocalChartStorage(FileSystemStorage):
             raise ChartStorageError("invalid chart name", cause="invalid_name", backend="local")
         name = local_name(session_id, filename)
         try:
-            saved = self.save(name, ContentFile(content))
+            try:
+                saved = self.save(name, ContentFile(content))
+            except FileNotFoundError:
+                # The session folder was removed (emptied by a deletion) between the
+                # mkdir and the open: make it again, once.
+                saved = self.save(name, ContentFile(content))
         except OSError as exc:
             raise ChartStorageError(
                 f"cannot write {name}: {exc.strerror or exc}", cause="io_error", backend="local"
@@ -170,6 +175,29 @@ class LocalChartStorage(FileSystemStorage):
             return False
         handle.close()
         return True
+
+    def session_names(self, session_id: str) -> list[str]:
+        """Storage names of the regular files in a session folder (symlinks included as names)."""
+        folder = self.charts_root / session_id
+        try:
+            with os.scandir(folder) as entries:
+                return [
+                    local_name(session_id, entry.name)
+                    for entry in entries
+                    if not entry.is_dir(follow_symlinks=False)
+                ]
+        except FileNotFoundError:
+            return []
+
+    def remove_empty_session_dir(self, session_id: str) -> None:
+        if is_valid_session_id(session_id):
+            self._remove_empty_dir(self.charts_root / session_id)
+
+    def exists_chart(self, name: str) -> bool:
+        try:
+            return self._checked_path(name).is_file()
+        except SuspiciousFileOperation:
+            return False
 
     def open_chart(self, session_id: str, filename: str):
         """Open a chart file for reading, never through a symlink; None when absent."""

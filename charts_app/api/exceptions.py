@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from charts_app.errors import ApplicationError
+from charts_app.storage import ChartStorageError
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,15 @@ def exception_handler(exc, context):
             body["fields"] = {exc.field: [exc.message]}
         body.update(exc.extra)
         return Response(body, status=exc.status_code)
+    if isinstance(exc, ChartStorageError):
+        # Every backend, the local disk included, refused the chart: nothing was stored.
+        logger.error("No backend could store a chart: %s", exc)
+        response = Response(
+            {"error": "the chart could not be stored right now; try again", "code": "unavailable"},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = "5"
+        return response
     if isinstance(exc, RequestDataTooBig):
         return Response(
             {"error": "request body is over the size limit", "code": "too_large"},

@@ -197,12 +197,9 @@ def test_concurrent_clients_and_session_deletes(database, tmp_path):
 
 # --- PostgreSQL: a session deleted while a chart is saved into it ------------------------------
 
-FK_RACE = (
-    "PostgreSQL: session_delete (charts_app/services.py) and chart_store's "
-    "session_for_write + Chart insert do not lock the session row; Django's deferred foreign "
-    "key is checked at COMMIT, so whichever commits second fails with IntegrityError -> 500. "
-    "See docs/RELIABILITY.md."
-)
+# Fixed: session_delete and session_for_write lock the session row, so a delete and a
+# save into the same session run one after the other (the save's deferred foreign-key
+# check failed at COMMIT before: a 500 on PostgreSQL).
 
 
 def _lock_waiters(url: str) -> int:
@@ -222,7 +219,6 @@ def _wait_for_waiters(url: str, count: int) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.xfail(strict=True, reason=FK_RACE)
 @pytest.mark.parametrize(
     "held",
     [
@@ -254,10 +250,9 @@ def test_postgres_session_delete_racing_a_chart_save_is_no_500(held, tmp_path):
                 deleting = pool.submit(client.delete_session, "race")
                 _wait_for_waiters(url, 1)
                 creating = pool.submit(client.create, "race", 1)
-                if held == "UPDATE":
-                    _wait_for_waiters(url, 2)
-                else:
-                    assert creating.result().status_code == 201
+                # Both requests lock the session row now (services.session_delete and
+                # session_for_write), so both wait, and then run one after the other.
+                _wait_for_waiters(url, 2)
                 holder.rollback()
                 answers = {"delete": deleting.result(), "create": creating.result()}
             deployment.settle()
