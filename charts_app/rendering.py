@@ -23,19 +23,8 @@ from PIL import Image, ImageChops
 
 from charts_app.errors import ChartInputError, PayloadTooLarge
 
-CHART_TYPES = (
-    "line",
-    "bar",
-    "scatter",
-    "histogram",
-    "box",
-    "heatmap",
-    "pie",
-    "area",
-    "violin",
-    "timeseries",
-)
-FORMATS = ("png", "svg", "webp")
+from .chart_kinds import CHART_TYPES, FORMATS  # noqa: E402,F401  (re-exported)
+
 MAX_ROWS_DEFAULT = 100_000
 
 CONTENT_TYPES = MappingProxyType({"png": "image/png", "svg": "image/svg+xml", "webp": "image/webp"})

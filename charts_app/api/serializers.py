@@ -9,8 +9,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from charts_app.chart_kinds import CHART_TYPES, FORMATS
 from charts_app.models import Backend, Chart
-from charts_app.rendering import CHART_TYPES, FORMATS
 from sessions_app.models import SESSION_ID_PATTERN, is_valid_session_id
 
 MAX_COLUMN_NAME = 100
