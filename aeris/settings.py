@@ -256,6 +256,8 @@ CHARTS_MAX_AGE_HOURS = env_number("CHARTS_MAX_AGE_HOURS", 24.0)
 # Public share links (/s/<token>): lifetime when the request names none, and the most it may ask.
 CHARTS_SHARE_DEFAULT_HOURS = env_number("CHARTS_SHARE_DEFAULT_HOURS", 24.0)
 CHARTS_SHARE_MAX_HOURS = env_number("CHARTS_SHARE_MAX_HOURS", 720.0)
+# Usage events (stats that outlive pruned charts) are kept this many days.
+CHARTS_STATS_RETENTION_DAYS = int(env_number("CHARTS_STATS_RETENTION_DAYS", 400, int))
 CHARTS_PRUNE_ON_STARTUP = env_bool("CHARTS_PRUNE_ON_STARTUP", True)
 # Workers starting within this many minutes of the first one do not prune again.
 CHARTS_STARTUP_PRUNE_LEASE_MINUTES = env_number("CHARTS_STARTUP_PRUNE_LEASE_MINUTES", 10.0)

@@ -362,6 +362,9 @@ def session_delete(*, session_id: str) -> DeleteResult:
         if session is None:
             return DeleteResult(deleted=0, errors=0)
         count = Chart.objects.filter(session=session).count()
+        if not session.is_default:
+            # Usage events outlive the session; the id a client chose for it does not.
+            ChartEvent.objects.filter(session_id=session.pk).update(session_id="")
         if session.is_default:
             Chart.objects.filter(session=session).delete()
         else:

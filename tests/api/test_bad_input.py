@@ -202,7 +202,9 @@ def test_python_api_refuses_text_the_database_cannot_hold(value, message, media_
     for output in ("file", "base64"):
         with pytest.raises(ChartInputError, match=message):
             get_visualization_service().generate_chart(
-                [{"t": value, "v": 1}, {"t": "b", "v": 2}], "bar", session_id="s1",
+                [{"t": value, "v": 1}, {"t": "b", "v": 2}],
+                "bar",
+                session_id="s1",
                 output_format=output,
             )
     assert_nothing_stored(media_root)

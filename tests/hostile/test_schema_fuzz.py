@@ -29,6 +29,7 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 15)
 # aeris.wsgi would start the startup prune thread; the bare handler is the same app.
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 
+
 def negative_data_rejected(ctx, response, case):
     """negative_data_rejection, less multipart, where the request sent was not invalid."""
     if case.media_type == "multipart/form-data":

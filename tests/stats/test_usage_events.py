@@ -220,3 +220,15 @@ def test_migration_writes_events_for_existing_charts(make_chart):
     )
     # Moved off local storage after it was stored: it was created on local.
     assert (events[moved.pk].backend, events[moved.pk].fallback_cause) == ("local", "timeout")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_session_forgets_its_id_in_usage_events(png_bytes):
+    from charts_app.models import ChartEvent
+    from charts_app.services import get_chart_storage_service
+
+    service = get_chart_storage_service()
+    service.save_chart(png_bytes, "private-chat-7", "line")
+    service.delete_session_charts("private-chat-7")
+    assert ChartEvent.objects.count() == 1, "the usage figure stays"
+    assert not ChartEvent.objects.filter(session_id="private-chat-7").exists()
