@@ -178,7 +178,7 @@ class SessionChartListApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("session_id", str, OpenApiParameter.PATH)],
-        responses={200: ChartOutputSerializer(many=True), 404: ERROR_SCHEMA},
+        responses={200: ChartOutputSerializer(many=True), 400: ERROR_SCHEMA, 404: ERROR_SCHEMA},
     )
     def get(self, request, session_id: str):
         if selectors.session_get(user=request.user, session_id=session_id) is None:

@@ -58,7 +58,7 @@ class SessionListCreateApi(APIView):
     # `paginated()` answers {count, next, previous, results}; this tells the schema so.
     pagination_class = StrictLimitOffsetPagination
 
-    @extend_schema(responses={200: SessionOutputSerializer(many=True)})
+    @extend_schema(responses={200: SessionOutputSerializer(many=True), 400: ERROR_SCHEMA})
     def get(self, request):
         return paginated(self, selectors.session_list(user=request.user), SessionOutputSerializer)
 
