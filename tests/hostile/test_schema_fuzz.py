@@ -68,6 +68,24 @@ def _report_examples():
     EXAMPLES_RUN.clear()
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Call the WSGI app the way Django's test client does.
+
+    A WSGI request ends with `close_old_connections`, which closes a connection that is
+    inside the test's transaction (PostgreSQL: "the connection is closed" in the next
+    request). Django's test client disconnects it for the same reason.
+    """
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def auth_headers(db, user):
     from rest_framework.authtoken.models import Token
