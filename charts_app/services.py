@@ -276,20 +276,32 @@ def heal_after_folder_deletion(chart: Chart, *, content: bytes, started) -> Char
     )
     meta = dict(chart.meta or {})
     meta["fallback"] = {"from": chart.backend, "cause": "session_folder_deleted"}
-    Chart.objects.filter(pk=chart.pk).update(
+    # Only if the row still points at the lost file: a late upload may have moved it.
+    updated = Chart.objects.filter(pk=chart.pk, backend=chart.backend, path=chart.path).update(
         backend=stored.backend,
         path=stored.name,
         url=stored.url,
         meta=meta,
         fallback_cause="session_folder_deleted",
     )
+    if not updated:
+        # Moved meanwhile (a late upload landed) or deleted by a later session delete.
+        _discard(stored, chart.session_id)
+        try:
+            chart.refresh_from_db()
+        except Chart.DoesNotExist:
+            pass
+        return chart
     logger.warning(
         "Chart %s lost its file to a concurrent deletion of session %s; stored again at %s",
         chart.pk,
         chart.session_id,
         stored.name,
     )
-    chart.refresh_from_db()
+    try:
+        chart.refresh_from_db()
+    except Chart.DoesNotExist:
+        pass  # deleted since (a later session delete); the answer still describes it
     return chart
 
 
