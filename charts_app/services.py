@@ -502,7 +502,6 @@ def chart_as_dict(chart: Chart) -> dict:
 
 # --- Rendering -------------------------------------------------------------------
 
-OUTPUTS = ("url", "base64")
 _SEED_OUTPUTS = {"file": "url", "url": "url", "base64": "base64"}
 
 
@@ -512,13 +511,25 @@ class ChartCreateResult:
     rendered: object = None
     created: bool = True
 
-    @property
-    def data_uri(self) -> str:
+    def inline_answer(self, chart_type: str) -> dict:
+        """The answer for output "base64": the image as a data URI, nothing stored."""
         import base64
 
         rendered = self.rendered
         encoded = base64.b64encode(rendered.content).decode("ascii")
-        return f"data:{rendered.content_type};base64,{encoded}"
+        data_uri = f"data:{rendered.content_type};base64,{encoded}"
+        return {
+            "data_uri": data_uri,
+            "markdown": f"![Chart]({data_uri})",
+            "chart_type": chart_type,
+            "format": rendered.format,
+            "bytes": len(rendered.content),
+            "width": rendered.width,
+            "height": rendered.height,
+            "data_rows": rendered.data_rows,
+            "original_rows": rendered.original_rows,
+            "sampled": rendered.sampled,
+        }
 
 
 # A JSON-escaped NUL (\u0000 after an even number of backslashes: not a literal "\\u0000").
@@ -649,19 +660,7 @@ class VisualizationService:
             **options,
         )
         if result.chart is None:
-            rendered = result.rendered
-            return {
-                "data_uri": result.data_uri,
-                "format": rendered.format,
-                "chart_type": chart_type,
-                "bytes": len(rendered.content),
-                "width": rendered.width,
-                "height": rendered.height,
-                "data_rows": rendered.data_rows,
-                "original_rows": rendered.original_rows,
-                "sampled": rendered.sampled,
-                "markdown": f"![Chart]({result.data_uri})",
-            }
+            return result.inline_answer(chart_type)
         return chart_as_dict(result.chart)
 
 

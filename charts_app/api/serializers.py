@@ -173,7 +173,18 @@ def _text(max_length: int, help_text: str):
     )
 
 
-class ChartCreateInputSerializer(serializers.Serializer):
+class StrictInputSerializer(serializers.Serializer):
+    """Refuses fields it does not know (a typo like `colour` is a 400, not ignored)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class ChartCreateInputSerializer(StrictInputSerializer):
     session_id = SessionIdField(
         required=False,
         allow_null=True,
@@ -197,13 +208,6 @@ class ChartCreateInputSerializer(serializers.Serializer):
     output_format = serializers.ChoiceField(
         choices=["file", "base64"], required=False, help_text="The seed's name for `output`."
     )
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
-        return super().to_internal_value(data)
 
     def validate(self, attrs):
         output = attrs.pop("output", None)

@@ -32,6 +32,7 @@ from .serializers import (
     ChartInlineOutputSerializer,
     ChartOutputSerializer,
     ChartUploadInputSerializer,
+    StrictInputSerializer,
 )
 
 logger = logging.getLogger(__name__)
@@ -95,20 +96,7 @@ class ChartListCreateApi(APIView):
         params["fmt"] = params.pop("format")
         result = services.chart_create(user=request.user, **params)
         if result.chart is None:
-            rendered = result.rendered
-            body = {
-                "data_uri": result.data_uri,
-                "markdown": f"![Chart]({result.data_uri})",
-                "chart_type": params["chart_type"],
-                "format": rendered.format,
-                "bytes": len(rendered.content),
-                "width": rendered.width,
-                "height": rendered.height,
-                "data_rows": rendered.data_rows,
-                "original_rows": rendered.original_rows,
-                "sampled": rendered.sampled,
-            }
-            return Response(body, status=status.HTTP_200_OK)
+            return Response(result.inline_answer(params["chart_type"]), status=status.HTTP_200_OK)
         output = ChartOutputSerializer(result.chart, context={"request": request}).data
         return Response(output, status=201 if result.created else 200)
 
@@ -243,7 +231,7 @@ class ChartShareApi(APIView):
     parser_classes = [LimitedJSONParser]
 
     @extend_schema_serializer(component_name="ChartShareInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         expires_in_hours = JSONNumberField(
             required=False,
             allow_null=True,
@@ -252,13 +240,6 @@ class ChartShareApi(APIView):
                 "(720 = 30 days by default). Absent: CHARTS_SHARE_DEFAULT_HOURS (24)."
             ),
         )
-
-        def to_internal_value(self, data):
-            if isinstance(data, dict):
-                unknown = sorted(set(data) - set(self.fields))
-                if unknown:
-                    raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
-            return super().to_internal_value(data)
 
     @extend_schema_serializer(component_name="ChartShare")
     class OutputSerializer(serializers.Serializer):

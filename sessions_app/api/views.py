@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from charts_app import selectors, services
 from charts_app.api.pagination import StrictLimitOffsetPagination
 from charts_app.api.parsers import LimitedJSONParser
-from charts_app.api.serializers import SessionIdField, StrictCharField
+from charts_app.api.serializers import SessionIdField, StrictCharField, StrictInputSerializer
 from charts_app.api.views import ERROR_SCHEMA, paginated
 from charts_app.errors import NotFound
 from charts_app.models import Chart
@@ -25,7 +25,7 @@ class SessionOutputSerializer(serializers.Serializer):
     chart_count = serializers.IntegerField()
 
 
-class SessionCreateInputSerializer(serializers.Serializer):
+class SessionCreateInputSerializer(StrictInputSerializer):
     # The pattern is checked by session_create, with the reserved `default` and 409.
     id = SessionIdField(
         required=False,
@@ -34,13 +34,6 @@ class SessionCreateInputSerializer(serializers.Serializer):
         help_text=f"pattern {SESSION_ID_PATTERN}; absent or blank: the server picks one",
     )
     title = StrictCharField(required=False, allow_blank=True, max_length=200)
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
-        return super().to_internal_value(data)
 
 
 DELETE_SCHEMA = inline_serializer(
