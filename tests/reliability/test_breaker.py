@@ -19,6 +19,24 @@ from tests.conftest import make_png
 pytestmark = pytest.mark.django_db
 
 
+def _read_chart(pk) -> Chart:
+    """Read a row while an upload thread may be writing it.
+
+    The test database is SQLite in memory with a shared cache, which has table locks
+    and no busy timeout: a read that meets the writer fails at once, so retry it.
+    """
+    from django.db import OperationalError
+
+    for _ in range(100):
+        try:
+            return Chart.objects.get(pk=pk)
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.02)
+    return Chart.objects.get(pk=pk)
+
+
 def save(session="s1"):
     return get_chart_storage_service().save_chart(make_png(), session, "line")
 
@@ -116,10 +134,10 @@ def test_an_upload_that_lands_late_moves_the_chart_to_cloudinary(
     local_url = late["url"]
     storage.wait_for_uploads()
     deadline = time.monotonic() + 10
-    chart = Chart.objects.get(pk=late["id"])
+    chart = _read_chart(late["id"])
     while chart.backend != "cloudinary" and time.monotonic() < deadline:
         time.sleep(0.05)
-        chart = Chart.objects.get(pk=late["id"])
+        chart = _read_chart(late["id"])
     assert chart.backend == "cloudinary"
     assert chart.previous_path == late["path"]
     assert cloudinary.resources[chart.path].content == make_png()
@@ -135,7 +153,7 @@ def test_write_behind_mode_answers_locally_and_moves_later(cloudinary, settings)
     assert answer["backend"] == "local"
     storage.wait_for_uploads()
     deadline = time.monotonic() + 10
-    while Chart.objects.get(pk=answer["id"]).backend != "cloudinary":
+    while _read_chart(answer["id"]).backend != "cloudinary":
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert cloudinary.count("upload") == 1
