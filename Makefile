@@ -50,11 +50,14 @@ format: install-test
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
+# Reports its wall time on the last line, whether the suite passes or not.
 test: install-test
-	$(PY) -m ruff check .
-	bash scripts/ensure_chromium.sh
-	bash scripts/ensure_azurite.sh
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@start=$$(date +%s); status=0; \
+	$(PY) -m ruff check . && \
+	bash scripts/ensure_chromium.sh && \
+	bash scripts/ensure_azurite.sh && \
+	$(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
+	echo "make test: wall time $$(( $$(date +%s) - start )) s (exit $$status)"; exit $$status
 
 bench: install-test
 	$(PY) bench/bench_render.py --check

@@ -16,5 +16,5 @@ urlpatterns = [
     path("charts/<str:session_id>/<str:filename>", serve_chart, name="chart-file"),
     # Public share links: 256-bit urlsafe tokens (anything else is 404 before a lookup).
     re_path(r"^s/(?P<token>[A-Za-z0-9_-]{16,128})/?$", serve_share, name="chart-share"),
-    path("sessions/", include("sessions_app.urls")),
+    path("sessions/", include("charts_app.views.gallery_urls")),
 ]

@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,11 +31,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.env import run_manage  # noqa: E402
+from tests.support.servers import ServerProcess  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -94,6 +88,60 @@ def render_time(records) -> float:
     return statistics.median(times)
 
 
+def serve_env(tmp: str, workers: int, threads: int) -> dict:
+    """`make serve` with a throwaway SQLite database and MEDIA_ROOT, local storage."""
+    return {
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-load-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3",
+        "MEDIA_ROOT": f"{tmp}/media",
+        "STATIC_ROOT": f"{tmp}/static",
+        "GUNICORN_WORKERS": str(workers),
+        "GUNICORN_THREADS": str(threads),
+        "CHARTS_PRUNE_ON_STARTUP": "false",
+        "GUNICORN_LOG_LEVEL": "warning",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def agent_token(env: dict, name: str) -> str:
+    proc = run_manage("agent_token", name, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"agent_token failed:\n{proc.stderr}")
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def drive(base: str, headers: dict, records: list, args) -> float:
+    """Create charts, then serve them (200 and 304); returns charts per second."""
+    urls: list[str] = []
+
+    def create(i: int) -> int:
+        body = {"chart_type": "line", "data": records, "session_id": f"load-{i % 20}"}
+        body["title"] = f"chart {i}"
+        response = session().post(f"{base}/api/v1/charts/", json=body, headers=headers, timeout=60)
+        if response.status_code == 201:
+            urls.append(response.json()["url"])
+        return response.status_code
+
+    for i in range(4):  # warm both workers
+        create(10_000 + i)
+    _, stats = run("create", args.charts, args.clients, create)
+    etags = {url: session().get(url, timeout=10).headers["ETag"] for url in urls[:50]}
+    sample = list(etags)
+
+    def serve(i: int) -> int:
+        return session().get(sample[i % len(sample)], timeout=10).status_code
+
+    def serve_304(i: int) -> int:
+        url = sample[i % len(sample)]
+        answer = session().get(url, headers={"If-None-Match": etags[url]}, timeout=10)
+        return answer.status_code
+
+    run("serve", args.serves, args.clients, serve)
+    run("304", args.serves, args.clients, serve_304)
+    return args.charts / stats["wall"]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--charts", type=int, default=120)
@@ -103,112 +151,26 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args(argv)
     records = [{"t": i, "pm25": 10 + (i * 37) % 23} for i in range(200)]
+    cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDINARY", "CHARTS_"))}
-        env.update(
-            HOST="127.0.0.1",
-            PORT=str(port),
-            DEBUG="false",
-            SECRET_KEY="bench-load-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-            DATABASE_URL=f"sqlite:///{tmp}/db.sqlite3",
-            MEDIA_ROOT=f"{tmp}/media",
-            STATIC_ROOT=f"{tmp}/static",
-            GUNICORN_WORKERS=str(args.workers),
-            GUNICORN_THREADS=str(args.threads),
-            CHARTS_PRUNE_ON_STARTUP="false",
-            GUNICORN_LOG_LEVEL="warning",
-            LOG_LEVEL="WARNING",
-            DJANGO_SETTINGS_MODULE="aeris.settings",
-        )
-        server = subprocess.Popen(
-            ["bash", "scripts/serve.sh"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    requests.get(f"{base}/api/v1/health/", timeout=10)
-                    break
-                except (requests.ConnectionError, requests.Timeout):
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.3)
-            token = (
-                subprocess.run(
-                    [sys.executable, "manage.py", "agent_token", "bench-load"],
-                    cwd=ROOT,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                .stdout.strip()
-                .splitlines()[-1]
-            )
-            headers = {"Authorization": f"Token {token}"}
-            cores = os.cpu_count() or 1
+        env = serve_env(tmp, args.workers, args.threads)
+        with ServerProcess("serve", env, Path(tmp) / "serve.log", name="make serve") as server:
+            headers = {"Authorization": f"Token {agent_token(env, 'bench-load')}"}
             print(
                 f"bench_load: gunicorn {args.workers} workers x {args.threads} threads, "
                 f"{args.clients} client threads, {cores} cores, loopback"
             )
-            urls: list[str] = []
-            etags: dict[str, str] = {}
-
-            def create(i: int) -> int:
-                body = {
-                    "chart_type": "line",
-                    "data": records,
-                    "session_id": f"load-{i % 20}",
-                    "title": f"chart {i}",
-                }
-                response = session().post(
-                    f"{base}/api/v1/charts/", json=body, headers=headers, timeout=60
-                )
-                if response.status_code == 201:
-                    urls.append(response.json()["url"])
-                return response.status_code
-
-            for i in range(4):  # warm both workers
-                create(10_000 + i)
-            created, stats = run("create", args.charts, args.clients, create)
-            charts_per_second = args.charts / stats["wall"]
-            for url in urls[:50]:
-                etags[url] = session().get(url, timeout=10).headers["ETag"]
-            sample = list(etags)
-
-            def serve(i: int) -> int:
-                return session().get(sample[i % len(sample)], timeout=10).status_code
-
-            def serve_304(i: int) -> int:
-                url = sample[i % len(sample)]
-                return (
-                    session()
-                    .get(url, headers={"If-None-Match": etags[url]}, timeout=10)
-                    .status_code
-                )
-
-            run("serve", args.serves, args.clients, serve)
-            run("304", args.serves, args.clients, serve_304)
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
-        single = render_time(records)
-        ideal = cores / single
-        print(
-            f"  single-chart render (this process, median): {single * 1000:.1f} ms -> "
-            f"ideal {ideal:.1f} charts/s on {cores} cores"
-        )
-        print(
-            f"  charts/s {charts_per_second:.1f} = {charts_per_second / ideal:.2f} of "
-            "cores / render time (the rest: HTTP, JSON, storage, database, the client itself)"
-        )
+            charts_per_second = drive(server.base_url, headers, records, args)
+    single = render_time(records)
+    ideal = cores / single
+    print(
+        f"  single-chart render (this process, median): {single * 1000:.1f} ms -> "
+        f"ideal {ideal:.1f} charts/s on {cores} cores"
+    )
+    print(
+        f"  charts/s {charts_per_second:.1f} = {charts_per_second / ideal:.2f} of "
+        "cores / render time (the rest: HTTP, JSON, storage, database, the client itself)"
+    )
     return 0
 
 

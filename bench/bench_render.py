@@ -37,7 +37,7 @@ import PIL  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 
 from bench.common import setup_django  # noqa: E402
-from charts_app.rendering import _build_figure  # noqa: E402
+from charts_app.rendering import build_figure  # noqa: E402
 
 N_POINTS = 1_000
 SEED = 20261128
@@ -96,7 +96,7 @@ def baseline_once(x: np.ndarray, y: np.ndarray, tmpdir: Path) -> int:
 
 def floor_once(records: list[dict]) -> None:
     """The project's same Figure (same validation, size and artists), drawn by Agg, not encoded."""
-    fig = _build_figure(data=records, chart_type="line")
+    fig = build_figure(data=records, chart_type="line")
     FigureCanvasAgg(fig).draw()
 
 

@@ -13,6 +13,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from sessions_app.models import ChatSession
+
 from .models import Chart, MaintenanceLease, PendingDeletion
 from .storage import ChartStorageError, FileRef, get_chain
 
@@ -100,8 +102,6 @@ def delete_session_folder(chain, backend: str, session_id: str) -> None:
     A marker row, written before and closed after, lets a save that raced this
     deletion find out and store its chart again (`heal_after_folder_deletion`).
     """
-    from sessions_app.models import ChatSession
-
     marker = folder_marker_name(session_id)
     now = timezone.now()
     MaintenanceLease.objects.update_or_create(
@@ -117,11 +117,7 @@ def delete_session_folder(chain, backend: str, session_id: str) -> None:
             chain.delete_session(backend, session_id)
             return
         target = chain.backend(backend)
-        if backend == "local":
-            names = target.session_names(session_id)
-        else:
-            prefix = target.session_prefix(session_id)
-            names = [name for name, _created in target.list_resources(prefix=prefix)]
+        names = target.session_names(session_id)
         live = set(Chart.objects.filter(path__in=names).values_list("path", flat=True))
         stale = [name for name in names if name not in live]
         errors = chain.delete_many(backend, stale) if stale else {}
@@ -131,8 +127,7 @@ def delete_session_folder(chain, backend: str, session_id: str) -> None:
                 cause="partial",
                 backend=backend,
             )
-        if backend == "local":
-            target.remove_empty_session_dir(session_id)
+        target.tidy_session(session_id)
     finally:
         MaintenanceLease.objects.filter(name=marker).update(expires_at=timezone.now())
 

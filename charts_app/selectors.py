@@ -1,10 +1,12 @@
-"""Read-side queries: what a user may see."""
+"""Read-side queries: which charts (and sessions with their chart counts) a user may see."""
 
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from sessions_app.models import DEFAULT_SESSION_ID, ChatSession, is_valid_session_id
+from sessions_app.ids import DEFAULT_SESSION_ID, is_valid_session_id
+from sessions_app.models import ChatSession
+from sessions_app.selectors import session_visible
 
 from .models import Chart
 
@@ -36,12 +38,12 @@ def chart_get(*, user, chart_id) -> Chart | None:
 
 
 def session_list(*, user) -> QuerySet[ChatSession]:
-    sessions = ChatSession.objects.all()
-    if not user.is_staff:
-        sessions = sessions.filter(Q(owner=user) | Q(pk=DEFAULT_SESSION_ID))
+    """Visible sessions with `chart_count`: the charts the user sees in each."""
     charts_filter = Q() if user.is_staff else Q(charts__created_by=user) | ~Q(pk=DEFAULT_SESSION_ID)
-    return sessions.annotate(chart_count=Count("charts", filter=charts_filter)).order_by(
-        "-created_at"
+    return (
+        session_visible(user=user)
+        .annotate(chart_count=Count("charts", filter=charts_filter))
+        .order_by("-created_at")
     )
 
 

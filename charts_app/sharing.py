@@ -15,12 +15,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from .errors import ChartInputError, NotFound
+from core.errors import InputError, NotFound
+
+from .conf import conf
 from .models import Chart, ShareLink
 
 TOKEN_BYTES = 32  # 256 bits; the issue asks for at least 128
@@ -29,11 +30,11 @@ MAX_HOURS = 720.0  # 30 days
 
 
 def default_hours() -> float:
-    return float(getattr(settings, "CHARTS_SHARE_DEFAULT_HOURS", DEFAULT_HOURS))
+    return float(conf.SHARE_DEFAULT_HOURS)
 
 
 def max_hours() -> float:
-    return float(getattr(settings, "CHARTS_SHARE_MAX_HOURS", MAX_HOURS))
+    return float(conf.SHARE_MAX_HOURS)
 
 
 def token_hash(token: str) -> str:
@@ -51,9 +52,9 @@ def check_expires_in_hours(value, *, field: str = "expires_in_hours") -> float:
     if value is None:
         return min(default_hours(), limit)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ChartInputError("must be a number of hours", field=field)
+        raise InputError("must be a number of hours", field=field)
     if value <= 0 or value > limit:
-        raise ChartInputError(f"must be more than 0 and at most {limit:g} hours", field=field)
+        raise InputError(f"must be more than 0 and at most {limit:g} hours", field=field)
     return float(value)
 
 

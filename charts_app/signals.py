@@ -9,8 +9,17 @@ from django.test.signals import setting_changed
 from sessions_app.models import ChatSession
 
 from . import deletion
-from .models import Backend, Chart
-from .storage import FileRef, reset_chain_on_setting_change, session_prefix
+from .models import Chart
+from .storage import ChartStorageError, FileRef, get_chain, reset_chain_on_setting_change
+
+
+def session_prefix(backend: str, session_id: str) -> str | None:
+    """The name prefix under which a backend keeps a session's files; None when that
+    backend is not configured here (its files are deleted one by one, or retried)."""
+    try:
+        return get_chain().backend(backend).session_prefix(session_id)
+    except ChartStorageError:
+        return None
 
 
 def _deleting_session(origin) -> bool:
@@ -41,13 +50,14 @@ def session_pre_delete(sender, instance: ChatSession, **kwargs) -> None:
     backends = set(
         Chart.objects.filter(session_id=instance.pk).values_list("backend", flat=True).distinct()
     )
-    backends.add(Backend.LOCAL)  # the local folder may hold stray files: always cleared
+    backends.add(get_chain().local.backend_name)  # it may hold stray files: always cleared
     instance._chart_backends = {b for b in backends if session_prefix(b, instance.pk)}
 
 
 def session_post_delete(sender, instance: ChatSession, **kwargs) -> None:
     """Remove the session's folder on every backend that held its files, after commit."""
-    for backend in sorted(getattr(instance, "_chart_backends", {Backend.LOCAL})):
+    backends = getattr(instance, "_chart_backends", None) or {get_chain().local.backend_name}
+    for backend in sorted(backends):
         deletion.schedule_session(str(backend), instance.pk)
 
 

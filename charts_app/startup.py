@@ -8,8 +8,9 @@ import socket
 import threading
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import DatabaseError, connection
+
+from .conf import conf
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ def _run() -> None:
         warm_up()
     except Exception:
         logger.exception("Renderer warm-up failed")
-    if settings.CHARTS_PRUNE_ON_STARTUP:
+    if conf.PRUNE_ON_STARTUP:
         try:
             startup_prune()
         except Exception:
@@ -45,11 +46,10 @@ def deployment_id() -> str:
 
 def startup_prune() -> bool:
     """Prune unless another worker of this deployment already did; True when it ran."""
-    from .maintenance import lease_acquire
     from .models import MaintenanceLease
-    from .services import charts_prune
+    from .services import charts_prune, lease_acquire
 
-    minutes = settings.CHARTS_STARTUP_PRUNE_LEASE_MINUTES
+    minutes = conf.STARTUP_PRUNE_LEASE_MINUTES
     deployment = deployment_id()
     try:
         if MaintenanceLease.objects.filter(name=STARTUP_PRUNE_LEASE, holder=deployment).exists():
@@ -65,12 +65,12 @@ def startup_prune() -> bool:
     if not acquired:
         logger.info("Startup prune skipped: another process ran it in the last %g min", minutes)
         return False
-    result = charts_prune(max_age_hours=settings.CHARTS_MAX_AGE_HOURS)
+    result = charts_prune(max_age_hours=conf.MAX_AGE_HOURS)
     logger.info(
         "Startup prune: deleted %d charts older than %g h; %d file deletions failed; "
         "%d pending deletions retried (%d still failing)",
         result.deleted,
-        settings.CHARTS_MAX_AGE_HOURS,
+        conf.MAX_AGE_HOURS,
         result.errors,
         result.retried + result.retry_failed,
         result.retry_failed,

@@ -13,12 +13,12 @@ import datetime as dt
 import logging
 from dataclasses import asdict, dataclass, field
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from .conf import conf
 from .models import Chart, ChartEvent, PendingDeletion, ShareLink
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ DEFAULT_RETENTION_DAYS = 400
 
 def retention_days() -> float:
     """How long usage events are kept: CHARTS_STATS_RETENTION_DAYS, 400 by default."""
-    return getattr(settings, "CHARTS_STATS_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)
+    return conf.STATS_RETENTION_DAYS
 
 
 def analytics_fields(meta: dict) -> dict:

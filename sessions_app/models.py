@@ -2,39 +2,26 @@
 
 from __future__ import annotations
 
-import re
-import secrets
-
 from django.conf import settings
-from django.core.validators import RegexValidator
 from django.db import models
 
-# fullmatch semantics: `$` would let "abc\n" through, `\Z` does not.
-SESSION_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
-SESSION_ID_RE = re.compile(SESSION_ID_PATTERN)
-DEFAULT_SESSION_ID = "default"
-
-session_id_validator = RegexValidator(
-    regex=rf"\A{SESSION_ID_PATTERN}\Z",
-    message="Session ids are 1-64 characters: letters, digits, '_' or '-', "
-    "starting with a letter or digit.",
-    code="invalid_session_id",
+from .ids import (  # noqa: F401  (re-exported: the rule's historical home)
+    DEFAULT_SESSION_ID,
+    SESSION_ID_MAX_LENGTH,
+    SESSION_ID_PATTERN,
+    SESSION_ID_RE,
+    generate_session_id,
+    is_valid_session_id,
+    session_id_validator,
 )
-
-
-def is_valid_session_id(value: object) -> bool:
-    """Return True when value is a well-formed session id."""
-    return isinstance(value, str) and SESSION_ID_RE.fullmatch(value) is not None
-
-
-def generate_session_id() -> str:
-    """Return a fresh, unguessable session id."""
-    return f"s-{secrets.token_hex(12)}"
 
 
 class ChatSession(models.Model):
     id = models.CharField(
-        primary_key=True, max_length=64, validators=[session_id_validator], editable=True
+        primary_key=True,
+        max_length=SESSION_ID_MAX_LENGTH,
+        validators=[session_id_validator],
+        editable=True,
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -8,7 +8,7 @@ import os
 import pytest
 from PIL import Image
 
-from tests.cloudinary_emulator import CloudinaryEmulator
+from tests.support.cloudinary_emulator import CloudinaryEmulator
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 

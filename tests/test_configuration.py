@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from aeris.settings import cloudinary_from_env
 from charts_app import storage
+from tests.support.env import clean_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,14 +79,8 @@ def test_startup_log_when_configured(cloudinary, caplog):
 
 
 def _run(code: str, env_extra: dict, tmp_path) -> subprocess.CompletedProcess:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("CLOUDINARY") and key not in ("DATABASE_URL",)
-    }
-    env.update(
+    env = clean_env(
         {
-            "DJANGO_SETTINGS_MODULE": "aeris.settings",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
             "MEDIA_ROOT": str(tmp_path / "media"),
             "CHARTS_PRUNE_ON_STARTUP": "false",
@@ -163,8 +157,11 @@ def test_dotenv_file_is_read_without_overriding_the_environment(tmp_path):
 def test_env_example_lists_every_setting_read_from_the_environment():
     import re
 
+    from charts_app.conf import environment_variables
+
     settings_source = (ROOT / "aeris" / "settings.py").read_text()
     read = set(re.findall(r'(?:environ\.get|env_bool|env_number)\(\s*"([A-Z_]+)"', settings_source))
+    read |= environment_variables()  # every CHARTS_* setting's variables (charts_app/conf.py)
     read |= {
         "CLOUDINARY_URL",
         "CLOUDINARY_CLOUD_NAME",
@@ -173,5 +170,5 @@ def test_env_example_lists_every_setting_read_from_the_environment():
         "CLOUDINARY_UPLOAD_PREFIX",
     }
     example = (ROOT / ".env.example").read_text()
-    listed = set(re.findall(r"^#?\s*([A-Z_]+)=", example, flags=re.M))
+    listed = set(re.findall(r"^#?\s*([A-Z0-9_]+)=", example, flags=re.M))
     assert read - listed == set()

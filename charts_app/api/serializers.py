@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 
-from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from charts_app.chart_kinds import CHART_TYPES, FORMATS
+from charts_app.conf import conf
 from charts_app.models import Backend, Chart
-from sessions_app.models import SESSION_ID_PATTERN, is_valid_session_id
+from core.api.serializers import StrictCharField, StrictInputSerializer
+from core.errors import PayloadTooLarge
+from sessions_app.ids import SESSION_ID_PATTERN, SESSION_ID_RULE, is_valid_session_id
 
 MAX_COLUMN_NAME = 100
 MAX_CELL_STRING = 1000
@@ -21,9 +23,7 @@ SESSION_ID_HELP = f"Session id, pattern {SESSION_ID_PATTERN}; unknown ids create
 
 def validate_session_id(value: str) -> str:
     if not is_valid_session_id(value):
-        raise serializers.ValidationError(
-            "must be 1-64 characters: letters, digits, '_' or '-', starting with a letter or digit"
-        )
+        raise serializers.ValidationError(f"must be {SESSION_ID_RULE}")
     return value
 
 
@@ -64,10 +64,8 @@ class RecordsField(serializers.Field):
             self.fail("not_list")
         if not data:
             self.fail("empty")
-        limit = settings.CHARTS_MAX_ROWS
+        limit = conf.MAX_ROWS
         if len(data) > limit:
-            from charts_app.errors import PayloadTooLarge
-
             raise PayloadTooLarge(
                 f"data has {len(data)} rows; the limit is {limit} rows", field="data"
             )
@@ -123,17 +121,6 @@ class ColumnsField(serializers.Field):
         return value
 
 
-class StrictCharField(serializers.CharField):
-    """A CharField that refuses numbers and booleans instead of turning them into text."""
-
-    default_error_messages = {"invalid": "must be a string"}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 @extend_schema_field(
     {"type": "string", "minLength": 1, "maxLength": 64, "pattern": rf"^{SESSION_ID_PATTERN}$"}
 )
@@ -171,17 +158,6 @@ def _text(max_length: int, help_text: str):
         max_length=max_length,
         help_text=help_text,
     )
-
-
-class StrictInputSerializer(serializers.Serializer):
-    """Refuses fields it does not know (a typo like `colour` is a 400, not ignored)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
-        return super().to_internal_value(data)
 
 
 class ChartCreateInputSerializer(StrictInputSerializer):

@@ -1,7 +1,6 @@
 from django.urls import re_path
 
-from sessions_app.api import views as session_views
-
+from . import sessions as session_views
 from . import views
 
 # Every path works with and without its trailing slash.

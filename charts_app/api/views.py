@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import uuid
 
-from django.conf import settings
 from django.db import DatabaseError, connection
 from django.urls import reverse
 from drf_spectacular.utils import (
@@ -21,39 +20,22 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from charts_app import selectors, services, sharing, stats
-from charts_app.errors import NotFound, PayloadTooLarge
+from charts_app.conf import conf
 from charts_app.storage import get_chain
+from core.api.pagination import StrictLimitOffsetPagination, paginated
+from core.api.parsers import LimitedJSONParser, LimitedMultiPartParser
+from core.api.serializers import ERROR_SCHEMA, JSONNumberField, StrictInputSerializer
+from core.errors import NotFound, PayloadTooLarge
 
-from .pagination import StrictLimitOffsetPagination
-from .parsers import LimitedJSONParser, LimitedMultiPartParser
 from .serializers import (
     ChartCreateInputSerializer,
     ChartFilterSerializer,
     ChartInlineOutputSerializer,
     ChartOutputSerializer,
     ChartUploadInputSerializer,
-    StrictInputSerializer,
 )
 
 logger = logging.getLogger(__name__)
-
-ERROR_SCHEMA = inline_serializer(
-    "Error",
-    {
-        "error": serializers.CharField(),
-        "code": serializers.CharField(),
-        "fields": serializers.DictField(
-            child=serializers.ListField(child=serializers.CharField()), required=False
-        ),
-    },
-)
-
-
-def paginated(view: APIView, queryset, serializer_class):
-    paginator = StrictLimitOffsetPagination()
-    page = paginator.paginate_queryset(queryset, view.request, view=view)
-    data = serializer_class(page, many=True, context={"request": view.request}).data
-    return paginator.get_paginated_response(data)
 
 
 class ChartListCreateApi(APIView):
@@ -119,7 +101,7 @@ class ChartUploadApi(APIView):
         serializer = ChartUploadInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         upload = serializer.validated_data["file"]
-        limit = settings.CHARTS_MAX_UPLOAD_BYTES
+        limit = conf.MAX_UPLOAD_BYTES
         if upload.size > limit:
             raise PayloadTooLarge(
                 f"file is {upload.size} bytes; the limit is {limit} bytes", field="file"
@@ -203,8 +185,8 @@ class HealthApi(APIView):
         storage = {
             "backends": chain.names,
             "primary": chain.names[0],
-            "cloudinary": "configured" if settings.CHARTS_CLOUDINARY else "not configured",
-            "cloudinary_folder": settings.CHARTS_CLOUDINARY_FOLDER,
+            "cloudinary": "configured" if conf.CLOUDINARY else "not configured",
+            "cloudinary_folder": conf.CLOUDINARY_FOLDER,
             "circuit_breakers": chain.status(),
         }
         healthy = database == "ok"
@@ -212,17 +194,6 @@ class HealthApi(APIView):
             {"status": "ok" if healthy else "degraded", "database": database, "storage": storage},
             status=200 if healthy else 503,
         )
-
-
-class JSONNumberField(serializers.FloatField):
-    """A JSON number: true, "12" and "NaN" are refused instead of turned into floats."""
-
-    default_error_messages = {"invalid": "must be a number"}
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, (int, float)):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class ChartShareApi(APIView):

@@ -7,8 +7,8 @@ import re
 import pytest
 from django.urls import reverse
 
+from charts_app.admin import INLINE_CHART_LIMIT
 from charts_app.models import Chart
-from sessions_app.admin import INLINE_CHART_LIMIT
 from sessions_app.models import ChatSession
 
 CHANGELIST = reverse("admin:sessions_app_chatsession_changelist")

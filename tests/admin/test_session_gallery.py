@@ -8,8 +8,8 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from charts_app.views import GALLERY_PAGE_SIZE
 from sessions_app.models import ChatSession
-from sessions_app.views import GALLERY_PAGE_SIZE
 
 
 def gallery_url(session_id: str) -> str:

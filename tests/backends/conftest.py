@@ -17,12 +17,12 @@ import subprocess
 import tempfile
 import time
 import uuid
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from tests.backends.fault_proxy import FaultProxy
+from tests.support.ports import closed_url, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 AZURITE_BIN = ROOT / ".cache" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
@@ -43,17 +43,6 @@ def patient_uploads(settings):
     """Callers wait for an upload up to the timeout: on a loaded machine a 20 ms hedge
     would send healthy uploads to local storage and make the contract flaky."""
     settings.CHARTS_UPLOAD_MIN_WAIT = TIMEOUT
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def closed_url() -> str:
-    """A loopback URL where nothing listens: connections are refused."""
-    return f"http://127.0.0.1:{free_port()}"
 
 
 def unique_prefix() -> str:

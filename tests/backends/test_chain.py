@@ -89,7 +89,7 @@ def test_listed_backend_without_settings_is_left_out(settings):
 
 
 def test_s3_without_bucket_is_a_clear_error():
-    from charts_app.storage_s3 import ChartS3Storage
+    from charts_app.storage.s3 import ChartS3Storage
 
     with pytest.raises(ImproperlyConfigured, match="CHARTS_S3_BUCKET"):
         ChartS3Storage(options={"bucket_name": ""})
@@ -98,7 +98,7 @@ def test_s3_without_bucket_is_a_clear_error():
 
 
 def test_azure_without_credentials_is_a_clear_error():
-    from charts_app.storage_azure import ChartAzureStorage
+    from charts_app.storage.azure import ChartAzureStorage
 
     with pytest.raises(ImproperlyConfigured, match="CHARTS_AZURE_CONTAINER"):
         ChartAzureStorage(options={"connection_string": "x"})
@@ -107,7 +107,7 @@ def test_azure_without_credentials_is_a_clear_error():
 
 
 def test_s3_urls_are_presigned_unless_a_public_url_is_set(s3):
-    from charts_app.storage_s3 import ChartS3Storage
+    from charts_app.storage.s3 import ChartS3Storage
 
     signed = ChartS3Storage(options=s3.config).url(f"{s3.prefix}/s1/chart_x.png")
     assert "X-Amz-Signature=" in signed and "X-Amz-Expires=" in signed
@@ -116,7 +116,7 @@ def test_s3_urls_are_presigned_unless_a_public_url_is_set(s3):
 
 
 def test_azure_urls_carry_a_read_only_sas_unless_a_public_url_is_set():
-    from charts_app.storage_azure import ChartAzureStorage
+    from charts_app.storage.azure import ChartAzureStorage
 
     options = {
         "container": "charts",
@@ -132,7 +132,7 @@ def test_azure_urls_carry_a_read_only_sas_unless_a_public_url_is_set():
 
 
 def test_s3_timeouts_fail_fast(s3):
-    from charts_app.storage_s3 import ChartS3Storage
+    from charts_app.storage.s3 import ChartS3Storage
 
     backend = ChartS3Storage(options={**s3.config, "timeout": 2.5})
     config = backend.client.meta.config
@@ -141,7 +141,7 @@ def test_s3_timeouts_fail_fast(s3):
 
 
 def test_azure_timeouts_fail_fast(azure):
-    from charts_app.storage_azure import ChartAzureStorage
+    from charts_app.storage.azure import ChartAzureStorage
 
     backend = ChartAzureStorage(options={**azure.config, "timeout": 2.5})
     assert backend.timeout == 2.5

@@ -10,10 +10,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from charts_app import storage_azure, storage_s3
 from charts_app.models import Chart
 from charts_app.services import get_chart_storage_service
 from charts_app.storage import ChartStorageError, get_chain
+from charts_app.storage.azure import ChartAzureStorage
+from charts_app.storage.s3 import ChartS3Storage
 from tests.conftest import make_png
 
 pytestmark = pytest.mark.django_db
@@ -94,9 +95,9 @@ def test_delete_many_reports_only_the_failures(object_store):
 
 def test_listing_and_deleting_page_through_large_prefixes(object_store, monkeypatch):
     # Small pages instead of thousands of objects: the same code path.
-    monkeypatch.setattr(storage_s3, "_KEYS_PER_DELETE", 2)
-    monkeypatch.setattr(storage_azure, "_LIST_PAGE", 2)
-    monkeypatch.setattr(storage_azure, "_BLOBS_PER_BATCH", 2)
+    for backend_class in (ChartS3Storage, ChartAzureStorage):
+        monkeypatch.setattr(backend_class, "list_page_size", 2)
+        monkeypatch.setattr(backend_class, "delete_chunk_size", 2)
     backend = get_chain().backend(object_store.name)
     names = {object_store.put("big", f"chart_20260101_000000_{i:024x}.png", b"x") for i in range(5)}
 

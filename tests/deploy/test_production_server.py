@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from charts_app.models import Chart
 from charts_app.services import get_chart_storage_service
-from tests.lifecycle.helpers import run_manage
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.env import run_manage
+from tests.support.servers import ServerProcess
 
 
 @pytest.mark.django_db
@@ -47,39 +35,17 @@ def test_x_accel_redirect_hands_tracked_files_to_nginx(client, settings, png_byt
 
 @pytest.mark.server
 def test_make_serve_runs_gunicorn_with_static_files_and_one_startup_prune(tmp_path):
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDINARY", "CHARTS_"))}
-    env.update(
-        HOST="127.0.0.1",
-        PORT=str(port),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        MEDIA_ROOT=str(tmp_path / "media"),
-        STATIC_ROOT=str(tmp_path / "static"),
-        SECRET_KEY="test-secret-key-for-the-production-server-test-0123456789",
-        GUNICORN_WORKERS="2",
-        GUNICORN_THREADS="2",
-        DJANGO_SETTINGS_MODULE="aeris.settings",
-    )
-    server = subprocess.Popen(
-        ["bash", "scripts/serve.sh"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        health = None
-        while time.monotonic() < deadline:
-            try:
-                health = requests.get(f"{base}/api/v1/health/", timeout=5)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.3)
-        assert health is not None and health.status_code == 200
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "SECRET_KEY": "test-secret-key-for-the-production-server-test-0123456789",
+        "GUNICORN_WORKERS": "2",
+        "GUNICORN_THREADS": "2",
+    }
+    server = ServerProcess("serve", env, tmp_path / "serve.log")
+    with server:
+        base = server.base_url
         css = requests.get(f"{base}/static/admin/css/base.css", timeout=5)
         assert css.status_code == 200 and "text/css" in css.headers["Content-Type"]
         docs = requests.get(f"{base}/api/docs/", timeout=5)
@@ -97,8 +63,6 @@ def test_make_serve_runs_gunicorn_with_static_files_and_one_startup_prune(tmp_pa
         image = requests.get(created.json()["url"], timeout=5)
         assert image.status_code == 200 and image.content[:8] == b"\x89PNG\r\n\x1a\n"
         time.sleep(1.0)  # let both workers finish their background start-up
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        output = server.communicate(timeout=30)[0]
+    output = server.log()
     assert output.count("Booting worker") == 2, output
     assert output.count("Startup prune: deleted") == 1, output

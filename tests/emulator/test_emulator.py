@@ -23,9 +23,9 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.cloudinary_emulator import CloudinaryEmulator, parse_context, string_to_sign
+from tests.support.cloudinary_emulator import CloudinaryEmulator, parse_context, string_to_sign
 
-EMULATOR_FILE = Path(__file__).resolve().parents[1] / "cloudinary_emulator.py"
+EMULATOR_FILE = Path(__file__).resolve().parents[1] / "support" / "cloudinary_emulator.py"
 
 
 def make_png(width=7, height=5, color="red") -> bytes:

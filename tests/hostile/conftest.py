@@ -11,21 +11,19 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import secrets
 import shutil
 import socket
 import subprocess
-import sys
-import time
-import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from tests.support.env import run_manage
+from tests.support.postgres import postgres_database, postgres_unavailable
+from tests.support.servers import ServerProcess
 
 # Runs inside `manage.py shell`: charts through the seed's Python API, a user with a token.
 SETUP = """
@@ -122,61 +120,6 @@ class Answer:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _env(extra: dict) -> dict:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDINARY", "CHARTS_"))}
-    return {
-        **clean,
-        "DJANGO_SETTINGS_MODULE": "aeris.settings",
-        "SECRET_KEY": secrets.token_urlsafe(32),
-        "DEBUG": "false",  # what a deployment runs: no technical 404/500 pages
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "CHARTS_PRUNE_ON_STARTUP": "false",
-        "LOG_LEVEL": "WARNING",
-        "MPLBACKEND": "Agg",
-        **extra,
-    }
-
-
-def _manage(*args: str, env: dict, timeout: float = 180) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert proc.returncode == 0, f"manage.py {args[0]} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc
-
-
-def _postgres_database() -> str | None:
-    try:
-        import psycopg
-    except ImportError:
-        return None
-    name = f"aeris_hostile_{uuid.uuid4().hex[:8]}"
-    try:
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except Exception:
-        return None
-    return name
-
-
-def _drop_postgres(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _lay_out_traps(media: Path, tmp: Path, made: dict, secret: bytes) -> dict:
     """Secrets and symlinks around the tracked chart; returns the trap file names."""
     charts = media / "charts"
@@ -208,77 +151,58 @@ def _lay_out_traps(media: Path, tmp: Path, made: dict, secret: bytes) -> dict:
     }
 
 
-def _wait_until_up(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"runserver exited:\n{log.read_text(errors='replace')}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/v1/health/")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-        finally:
-            conn.close()
-    raise RuntimeError("runserver did not answer /api/v1/health/ within 60 s")
+def _server_env(extra: dict) -> dict:
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "DEBUG": "false",  # what a deployment runs: no technical 404/500 pages
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CHARTS_PRUNE_ON_STARTUP": "false",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+def _manage(*args: str, env: dict) -> subprocess.CompletedProcess:
+    proc = run_manage(*args, env=env)
+    assert proc.returncode == 0, f"manage.py {args[0]} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+@contextmanager
+def _database(kind: str, tmp: Path):
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'db.sqlite3'}"
+        return
+    if postgres_unavailable():
+        pytest.skip("no PostgreSQL answers at 127.0.0.1:5432 (user postgres)")
+    with postgres_database("aeris_hostile") as url:
+        yield url
 
 
 @pytest.fixture(scope="package", params=["sqlite", "postgresql"])
 def runserver(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(f"hostile-{request.param}")
     media = tmp / "media"
-    pg_name = None
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{tmp / 'db.sqlite3'}"
-    else:
-        pg_name = _postgres_database()
-        if pg_name is None:
-            pytest.skip("no PostgreSQL answers at 127.0.0.1:5432 (user postgres)")
-        database_url = f"postgresql://postgres@127.0.0.1:5432/{pg_name}"
-    env = _env({"DATABASE_URL": database_url, "MEDIA_ROOT": str(media)})
-    process = None
-    try:
+    with _database(request.param, tmp) as database_url:
+        env = _server_env({"DATABASE_URL": database_url, "MEDIA_ROOT": str(media)})
         _manage("migrate", "--noinput", "-v", "0", env=env)
         made = json.loads(_manage("shell", "-c", SETUP, env=env).stdout.strip().splitlines()[-1])
         chart_bytes = (media / made["tracked"]).read_bytes()
         secret = b"HOSTILE-SECRET-" + secrets.token_hex(16).encode()
         traps = _lay_out_traps(media, tmp, made, secret)
-        port = _free_port()
-        # A file, not a pipe: a full pipe would block the server mid-corpus.
-        log = open(tmp / "runserver.log", "wb")  # closed in the finally below
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        _wait_until_up(port, process, tmp / "runserver.log")
-        yield LiveServer(
-            database=request.param,
-            port=port,
-            media_root=media,
-            tmp=tmp,
-            secret=secret,
-            chart_bytes=chart_bytes,
-            tracked=Path(made["tracked"]).name,
-            token=made["token"],
-            process=process,
-            **traps,
-        )
-    finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
-        if pg_name:
-            _drop_postgres(pg_name)
+        with ServerProcess("runserver", env, tmp / "runserver.log") as server:
+            yield LiveServer(
+                database=request.param,
+                port=server.port,
+                media_root=media,
+                tmp=tmp,
+                secret=secret,
+                chart_bytes=chart_bytes,
+                tracked=Path(made["tracked"]).name,
+                token=made["token"],
+                process=server.proc,
+                **traps,
+            )
 
 
 @pytest.fixture(autouse=True)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,8 +13,8 @@ from charts_app.models import Chart
 from charts_app.storage import chart_filename
 from sessions_app.models import ChatSession
 from tests.conftest import make_png
+from tests.support.env import ROOT, run_manage  # noqa: F401  (re-exported for the lifecycle tests)
 
-ROOT = Path(__file__).resolve().parents[2]
 PNG = make_png(16, 16)
 
 
@@ -63,17 +60,3 @@ def make_charts(
             )
         )
     return Chart.objects.bulk_create(rows, batch_size=500)
-
-
-def run_manage(*args: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run manage.py in a fresh process (its own settings, database and MEDIA_ROOT)."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDINARY", "CHARTS_"))}
-    full_env.update({"DJANGO_SETTINGS_MODULE": "aeris.settings", **env})
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )

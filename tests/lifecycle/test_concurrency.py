@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
-import uuid
 
 import pytest
 
-from tests.lifecycle.helpers import ROOT, run_manage
+from tests.support.env import PYTHON, ROOT, clean_env, run_manage
+from tests.support.postgres import postgres_database, postgres_unavailable
 
 N_CHARTS = 3000
 
@@ -24,39 +23,15 @@ COUNT = (
 )
 
 
-def _postgres_url():
-    try:
-        import psycopg
-    except ImportError:
-        return None
-    name = f"aeris_prune_{uuid.uuid4().hex[:8]}"
-    try:
-        with psycopg.connect(
-            "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True, connect_timeout=3
-        ) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except Exception:
-        return None
-    return name
-
-
-def _drop_postgres(name):
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'shared.sqlite3'}"
         return
-    name = _postgres_url()
-    if name is None:
+    if postgres_unavailable():
         pytest.skip("no PostgreSQL answers at 127.0.0.1:5432 (user postgres)")
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    _drop_postgres(name)
+    with postgres_database("aeris_prune") as url:
+        yield url
 
 
 def test_two_concurrent_prune_runs_share_the_work(database_url, tmp_path):
@@ -67,15 +42,12 @@ def test_two_concurrent_prune_runs_share_the_work(database_url, tmp_path):
         assert proc.returncode == 0, proc.stderr
     assert len(list(media.rglob("*.png"))) == N_CHARTS + 7
 
-    import os
-
-    full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "aeris.settings", **env}
-    command = [sys.executable, "manage.py", "prune_charts", "--batch-size", "50"]
+    command = [PYTHON, "manage.py", "prune_charts", "--batch-size", "50"]
     runs = [
         subprocess.Popen(
             command,
             cwd=ROOT,
-            env=full_env,
+            env=clean_env(env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
 import time
 
 import pytest
-import requests
 
-from tests.lifecycle.helpers import ROOT, run_manage
+from tests.support.env import PYTHON, ROOT, clean_env, run_manage
+from tests.support.servers import ServerProcess
 
 POPULATE = (
     "from tests.lifecycle.helpers import make_charts\n"
@@ -46,17 +43,12 @@ def chart_count(env) -> int:
     return int(proc.stdout.strip().splitlines()[-1])
 
 
-def _env(env: dict) -> dict:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDINARY", "CHARTS_"))}
-    return {**clean, "DJANGO_SETTINGS_MODULE": "aeris.settings", **env}
-
-
 def test_three_workers_starting_together_prune_once(deployment):
     workers = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER],
+            [PYTHON, "-c", WORKER],
             cwd=ROOT,
-            env=_env(deployment),
+            env=clean_env(deployment),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -85,9 +77,9 @@ def test_other_commands_never_prune(deployment, command):
 def test_startup_prune_can_be_turned_off(deployment):
     env = {**deployment, "CHARTS_PRUNE_ON_STARTUP": "false"}
     proc = subprocess.run(
-        [sys.executable, "-c", WORKER],
+        [PYTHON, "-c", WORKER],
         cwd=ROOT,
-        env=_env(env),
+        env=clean_env(env),
         capture_output=True,
         text=True,
         timeout=120,
@@ -97,37 +89,12 @@ def test_startup_prune_can_be_turned_off(deployment):
     assert chart_count(deployment) == 23
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.server
-def test_real_server_prunes_in_the_background_and_serves(deployment):
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=_env(deployment),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+def test_real_server_prunes_in_the_background_and_serves(deployment, tmp_path):
+    server = ServerProcess("runserver", deployment, tmp_path / "runserver.log")
+    with server:
         deadline = time.monotonic() + 60
-        status = None
-        while time.monotonic() < deadline:
-            try:
-                status = requests.get(f"http://127.0.0.1:{port}/api/v1/health/", timeout=5)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        assert status is not None and status.status_code == 200
         while time.monotonic() < deadline and chart_count(deployment) != 3:
             time.sleep(0.5)
         assert chart_count(deployment) == 3
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=30)[0]
-    assert output.count("Startup prune: deleted 20 charts") == 1, output
+    assert server.log().count("Startup prune: deleted 20 charts") == 1, server.log()

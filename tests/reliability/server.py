@@ -1,5 +1,5 @@
 """A real server process for reliability tests, with its own database, MEDIA_ROOT and
-a loopback Cloudinary (``tests/cloudinary_emulator.py``) running in the test process.
+a loopback Cloudinary (``tests/support/cloudinary_emulator.py``) running in the test process.
 
 Nothing here imports Django: the server, the management commands and the load clients
 run in their own processes, exactly as in a deployment. The test process reads the
@@ -13,31 +13,24 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import random
 import re
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable
+from tests.support.env import PYTHON, ROOT, clean_env
+from tests.support.postgres import postgres_database, postgres_unavailable  # noqa: F401
+from tests.support.servers import ServerProcess
+
 FOLDER = "aeris-aq/charts"  # CHARTS_CLOUDINARY_FOLDER (default)
 HTTP_TIMEOUT = 60
-
-# Inherited variables that would point a child at someone else's state.
-_STRIPPED_PREFIXES = ("CLOUDINARY", "CHARTS_", "DATABASE_", "REDIS_")
-_STRIPPED = {"DATABASE_URL", "MEDIA_ROOT", "REDIS_URL", "SECRET_KEY", "DEBUG", "LOG_LEVEL"}
 
 # Quick-failing settings: a one-second timeout and cooldown keep a fault matrix short.
 SERVER_DEFAULTS = {
@@ -76,20 +69,8 @@ print("TOKENS " + json.dumps(tokens))
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def child_env(extra: dict) -> dict:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(_STRIPPED_PREFIXES) and k not in _STRIPPED
-    }
-    env.update({"DJANGO_SETTINGS_MODULE": "aeris.settings", **SERVER_DEFAULTS, **extra})
-    return env
+    return clean_env({**SERVER_DEFAULTS, **extra})
 
 
 # --- a deployment: database + MEDIA_ROOT + (optional) Cloudinary -----------------------------
@@ -266,118 +247,19 @@ class Deployment:
         }
 
 
-@contextmanager
-def postgres_database(host: str = "127.0.0.1", port: int = 5432):
-    """A fresh PostgreSQL database `aeris_load_<random>` (its URL), dropped afterwards.
-
-    Check `postgres_unavailable()` first: this raises when no server answers.
-    """
-    import psycopg
-
-    admin = f"postgresql://postgres@{host}:{port}/postgres"
-    name = f"aeris_load_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True, connect_timeout=2) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgres://postgres@{host}:{port}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def postgres_unavailable(host: str = "127.0.0.1", port: int = 5432) -> str | None:
-    """Why PostgreSQL cannot be used here, or None when it answers."""
-    try:
-        import psycopg
-    except ImportError:
-        return "psycopg is not installed"
-    try:
-        with psycopg.connect(
-            f"postgresql://postgres@{host}:{port}/postgres", connect_timeout=2
-        ) as conn:
-            conn.execute("SELECT 1")
-    except Exception as exc:
-        return f"no PostgreSQL (user postgres, trust auth) at {host}:{port}: {exc}"
-    return None
-
-
 # --- the server process ---------------------------------------------------------------------
 
 
-class Server:
-    """`manage.py runserver --noreload` (threaded) on a free port, logging to a file."""
+class Server(ServerProcess):
+    """`manage.py runserver --noreload` (threaded) for a deployment, logging to a file."""
 
     def __init__(self, deployment: Deployment, *, name: str = "server"):
+        env = {**SERVER_DEFAULTS, **deployment.env}
+        super().__init__("runserver", env, deployment.root / f"{name}.log", name=name)
         self.deployment = deployment
-        self.name = name
-        self.port: int | None = None
-        self.proc: subprocess.Popen | None = None
-        self.log_path = deployment.root / f"{name}.log"
-        self.starts = 0
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60) -> Server:
-        import requests
-
-        self.port = free_port()
-        self.starts += 1
-        log = open(self.log_path, "a")  # the child keeps its own descriptor
-        log.write(f"\n===== start {self.starts} on port {self.port} =====\n")
-        log.flush()
-        # A file, not a pipe: a full pipe would block the server's request logging.
-        self.proc = subprocess.Popen(
-            [PYTHON, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"],
-            cwd=ROOT,
-            env=child_env(self.deployment.env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited {self.proc.returncode}:\n{self.log()}")
-            try:
-                if requests.get(f"{self.base_url}/api/v1/health/", timeout=5).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                self.kill()
-                raise AssertionError(f"server not ready after {timeout} s:\n{self.log()}")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def kill(self) -> None:
-        """SIGKILL: no cleanup, no atexit, in-flight requests and uploads die with it."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=15)
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def __enter__(self) -> Server:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        return super().start(timeout)
 
 
 # --- HTTP client ----------------------------------------------------------------------------

@@ -11,9 +11,9 @@ import uuid
 import pytest
 
 from charts_app import storage
-from charts_app.breaker import CircuitBreaker
 from charts_app.models import Chart
 from charts_app.services import get_chart_storage_service
+from charts_app.storage.breaker import CircuitBreaker
 from tests.conftest import make_png
 
 pytestmark = pytest.mark.django_db
@@ -183,7 +183,7 @@ def test_breaker_state_is_shared_between_processes_through_redis(settings, tmp_p
     }
     script = (
         "import django; django.setup()\n"
-        "from charts_app.breaker import CircuitBreaker\n"
+        "from charts_app.storage.breaker import CircuitBreaker\n"
         f"b = CircuitBreaker({name!r}, threshold=3, cooldown=60)\n"
         "for _ in range(3): b.record_failure('timeout')\n"
         "print(b.state())\n"

@@ -20,8 +20,8 @@ from collections import Counter
 import pytest
 import requests
 
-from tests.cloudinary_emulator import CloudinaryEmulator
 from tests.reliability.server import ApiClient, Deployment, Server, fetch_image
+from tests.support.cloudinary_emulator import CloudinaryEmulator
 
 pytestmark = pytest.mark.server
 

@@ -20,7 +20,6 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.cloudinary_emulator import CloudinaryEmulator
 from tests.reliability.server import (
     ApiClient,
     Deployment,
@@ -29,6 +28,7 @@ from tests.reliability.server import (
     fetch_image,
     keys_of,
 )
+from tests.support.cloudinary_emulator import CloudinaryEmulator
 
 pytestmark = pytest.mark.server
 

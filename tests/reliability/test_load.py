@@ -22,7 +22,6 @@ from contextlib import ExitStack
 
 import pytest
 
-from tests.cloudinary_emulator import CloudinaryEmulator
 from tests.reliability.server import (
     ApiClient,
     Deployment,
@@ -32,6 +31,7 @@ from tests.reliability.server import (
     postgres_unavailable,
     spawn,
 )
+from tests.support.cloudinary_emulator import CloudinaryEmulator
 
 pytestmark = pytest.mark.server
 

@@ -19,7 +19,7 @@ from charts_app.rendering import (
     CHART_TYPES,
     FORMATS,
     RenderedChart,
-    _build_figure,
+    build_figure,
     render_chart,
 )
 
@@ -95,7 +95,7 @@ def test_defaults_use_first_column_for_x_and_second_for_y():
     data = [{"day": i, "pm25": float(i * 2), "no2": 1.0} for i in range(10)]
     chart = render_chart(data=data, chart_type="line")
     assert chart.title == "pm25 by day"
-    ax = _build_figure(data=data, chart_type="line").axes[0]
+    ax = build_figure(data=data, chart_type="line").axes[0]
     assert ax.get_xlabel() == "day"
     assert ax.get_ylabel() == "pm25"
     (line,) = ax.get_lines()
@@ -109,7 +109,7 @@ def test_default_y_skips_a_text_column_for_the_first_numeric_one():
 
 
 def test_title_and_axis_labels_can_be_set():
-    fig = _build_figure(
+    fig = build_figure(
         data=air_records(),
         chart_type="line",
         x="hour",
@@ -125,7 +125,7 @@ def test_title_and_axis_labels_can_be_set():
 
 
 def test_multi_series_line_draws_one_line_per_column_with_a_legend():
-    fig = _build_figure(data=air_records(), chart_type="line", x="hour", y=["pm25", "no2"])
+    fig = build_figure(data=air_records(), chart_type="line", x="hour", y=["pm25", "no2"])
     ax = fig.axes[0]
     assert [line.get_label() for line in ax.get_lines()] == ["pm25", "no2"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["pm25", "no2"]
@@ -134,7 +134,7 @@ def test_multi_series_line_draws_one_line_per_column_with_a_legend():
 @pytest.mark.parametrize("chart_type", ["bar", "area", "scatter", "timeseries"])
 def test_multi_series_is_supported_by_other_types(chart_type):
     x = "time" if chart_type == "timeseries" else ("city" if chart_type == "bar" else "hour")
-    fig = _build_figure(data=air_records(), chart_type=chart_type, x=x, y=["pm25", "no2"])
+    fig = build_figure(data=air_records(), chart_type=chart_type, x=x, y=["pm25", "no2"])
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["pm25", "no2"]
 
@@ -143,7 +143,7 @@ def test_grouped_bars_average_duplicate_categories():
     data = [{"city": c, "pm25": v} for c, v in [("A", 1.0), ("B", 4.0), ("A", 3.0)]]
     chart = render_chart(data=data, chart_type="bar")
     assert (chart.data_rows, chart.sampled, chart.sampling) == (2, True, "mean")
-    ax = _build_figure(data=data, chart_type="bar").axes[0]
+    ax = build_figure(data=data, chart_type="bar").axes[0]
     heights = [p.get_height() for p in ax.patches]
     assert heights == [2.0, 4.0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["A", "B"]
@@ -151,7 +151,7 @@ def test_grouped_bars_average_duplicate_categories():
 
 def test_scatter_coloured_by_numeric_column_has_a_colorbar():
     data = air_records()
-    fig = _build_figure(data=data, chart_type="scatter", x="pm25", y="no2", color="hour")
+    fig = build_figure(data=data, chart_type="scatter", x="pm25", y="no2", color="hour")
     assert len(fig.axes) == 2  # the colorbar has its own Axes
     (points,) = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
     assert list(points.get_array()) == [float(r["hour"]) for r in data]
@@ -159,7 +159,7 @@ def test_scatter_coloured_by_numeric_column_has_a_colorbar():
 
 
 def test_scatter_coloured_by_category_gets_one_colour_per_category():
-    fig = _build_figure(data=air_records(), chart_type="scatter", x="pm25", y="no2", color="city")
+    fig = build_figure(data=air_records(), chart_type="scatter", x="pm25", y="no2", color="city")
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == CITIES
     colours = {tuple(c.get_facecolor()[0][:3]) for c in ax.collections}
@@ -167,7 +167,7 @@ def test_scatter_coloured_by_category_gets_one_colour_per_category():
 
 
 def test_scatter_colour_name_colours_the_series():
-    fig = _build_figure(data=air_records(), chart_type="scatter", x="pm25", y="no2", color="red")
+    fig = build_figure(data=air_records(), chart_type="scatter", x="pm25", y="no2", color="red")
     (points,) = fig.axes[0].collections
     assert tuple(points.get_facecolor()[0][:3]) == (1.0, 0.0, 0.0)
 
@@ -182,7 +182,7 @@ def test_heatmap_pivots_x_and_y_averaging_duplicates():
     chart = render_chart(data=data, chart_type="heatmap")  # defaults: the first three columns
     assert chart.title == "pm25 by day and hour"
     assert (chart.data_rows, chart.original_rows, chart.sampled) == (3, 4, True)
-    fig = _build_figure(data=data, chart_type="heatmap")
+    fig = build_figure(data=data, chart_type="heatmap")
     ax = fig.axes[0]
     grid = ax.images[0].get_array()
     # rows: hour 1, 2 (numeric, ascending); columns: Mon, Tue (first appearance)
@@ -202,7 +202,7 @@ def test_timeseries_parses_iso_8601_forms_onto_a_date_axis():
     ]
     chart = render_chart(data=data, chart_type="timeseries")
     assert chart.title == "v over time"
-    ax = _build_figure(data=data, chart_type="timeseries").axes[0]
+    ax = build_figure(data=data, chart_type="timeseries").axes[0]
     (line,) = ax.get_lines()
     xs = np.asarray(line.get_xdata(), dtype="datetime64[m]")
     assert [str(v) for v in xs] == [
@@ -216,7 +216,7 @@ def test_timeseries_parses_iso_8601_forms_onto_a_date_axis():
 
 def test_timeseries_sorts_rows_by_time():
     data = [{"t": "2026-11-28T12:00:00", "v": 3.0}, {"t": "2026-11-28T10:00:00", "v": 1.0}]
-    (line,) = _build_figure(data=data, chart_type="timeseries").axes[0].get_lines()
+    (line,) = build_figure(data=data, chart_type="timeseries").axes[0].get_lines()
     assert list(line.get_ydata()) == [1.0, 3.0]
 
 
@@ -225,7 +225,7 @@ def test_pie_keeps_top_ten_slices_and_groups_the_rest_as_others():
     chart = render_chart(data=data, chart_type="pie")
     assert (chart.data_rows, chart.original_rows) == (11, 15)
     assert (chart.sampled, chart.sampling) == (True, "topN")
-    ax = _build_figure(data=data, chart_type="pie").axes[0]
+    ax = build_figure(data=data, chart_type="pie").axes[0]
     texts = [t.get_text() for t in ax.texts]
     assert [f"c{i:02d}" for i in range(10)] + ["Others"] == [
         t for t in texts if not t.endswith("%")
@@ -247,7 +247,7 @@ def test_histogram_defaults_to_the_first_numeric_column():
     data = [{"city": "A", "label": "x", "pm25": float(i % 7)} for i in range(50)]
     chart = render_chart(data=data, chart_type="histogram")
     assert chart.title == "Distribution of pm25"
-    ax = _build_figure(data=data, chart_type="histogram").axes[0]
+    ax = build_figure(data=data, chart_type="histogram").axes[0]
     assert ax.get_xlabel() == "pm25"
     assert sum(p.get_height() for p in ax.patches) == 50  # every value counted
 
@@ -255,25 +255,25 @@ def test_histogram_defaults_to_the_first_numeric_column():
 @pytest.mark.parametrize("chart_type", ["box", "violin"])
 def test_box_and_violin_default_to_every_numeric_column(chart_type):
     data = air_records()
-    ax = _build_figure(data=data, chart_type=chart_type).axes[0]
+    ax = build_figure(data=data, chart_type=chart_type).axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["hour", "pm25", "no2"]
 
 
 def test_numeric_strings_are_accepted():
     data = [{"x": "1", "y": "12.5"}, {"x": "2", "y": " 13 "}, {"x": "3", "y": "1e1"}]
-    (line,) = _build_figure(data=data, chart_type="line").axes[0].get_lines()
+    (line,) = build_figure(data=data, chart_type="line").axes[0].get_lines()
     assert list(line.get_ydata()) == [12.5, 13.0, 10.0]
 
 
 def test_category_x_on_a_line_chart_keeps_row_order():
     data = [{"m": m, "v": float(i)} for i, m in enumerate(["Jan", "Feb", "Mar"])]
-    ax = _build_figure(data=data, chart_type="line").axes[0]
+    ax = build_figure(data=data, chart_type="line").axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Jan", "Feb", "Mar"]
 
 
 def test_many_long_category_labels_are_rotated_and_given_room():
     data = [{"station": f"Monitoring station {i:03d}", "pm25": float(i)} for i in range(40)]
-    fig = _build_figure(data=data, chart_type="bar")
+    fig = build_figure(data=data, chart_type="bar")
     ax = fig.axes[0]
     assert {t.get_rotation() for t in ax.get_xticklabels()} == {90.0}
     assert fig.subplotpars.bottom > 0.2
@@ -338,11 +338,11 @@ def test_histogram_difference_equals_the_array_difference():
     import numpy as np
     from PIL import Image
 
-    from charts_app.rendering import _image_mean_abs_diff, _mean_abs_diff
+    from charts_app.rendering import image_mean_abs_diff, mean_abs_diff
 
     rng = np.random.default_rng(7)
     a = rng.integers(0, 256, size=(40, 60, 3), dtype=np.uint8)
     b = rng.integers(0, 256, size=(40, 60, 3), dtype=np.uint8)
-    fast = _image_mean_abs_diff(Image.fromarray(a), Image.fromarray(b))
-    assert fast == pytest.approx(_mean_abs_diff(a, b))
-    assert _image_mean_abs_diff(Image.fromarray(a), Image.fromarray(a)) == 0
+    fast = image_mean_abs_diff(Image.fromarray(a), Image.fromarray(b))
+    assert fast == pytest.approx(mean_abs_diff(a, b))
+    assert image_mean_abs_diff(Image.fromarray(a), Image.fromarray(a)) == 0

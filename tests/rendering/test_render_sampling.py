@@ -13,8 +13,8 @@ from charts_app import rendering
 from charts_app.rendering import (
     LINE_POINT_BUDGET,
     SCATTER_POINT_BUDGET,
-    _build_figure,
-    _full_colour_rgba,
+    build_figure,
+    full_colour_rgba,
     lttb,
     render_chart,
 )
@@ -108,7 +108,7 @@ def test_large_line_chart_is_downsampled_with_lttb_and_keeps_the_spike(spiky):
     assert chart.sampled is True and chart.sampling == "lttb"
     assert chart.original_rows == N
     assert chart.data_rows <= LINE_POINT_BUDGET
-    (line,) = _build_figure(data=records, chart_type="line").axes[0].get_lines()
+    (line,) = build_figure(data=records, chart_type="line").axes[0].get_lines()
     assert len(line.get_xdata()) <= LINE_POINT_BUDGET
     assert line.get_ydata().max() == 40.0
     assert float(SPIKE) in set(line.get_xdata())
@@ -139,7 +139,7 @@ def test_large_scatter_is_reduced_deterministically_keeping_extremes():
     assert first.sampled and first.sampling == "grid"
     assert first.data_rows <= SCATTER_POINT_BUDGET and first.original_rows == N
     assert first.content == second.content  # no randomness
-    (points,) = _build_figure(data=data, chart_type="scatter").axes[0].collections
+    (points,) = build_figure(data=data, chart_type="scatter").axes[0].collections
     drawn = points.get_offsets()
     assert drawn[:, 0].min() == x.min() and drawn[:, 0].max() == x.max()
     assert drawn[:, 1].min() == y.min() and drawn[:, 1].max() == y.max()
@@ -150,7 +150,7 @@ def test_bar_with_many_categories_keeps_the_top_n():
     chart = render_chart(data=data, chart_type="bar")
     assert (chart.sampled, chart.sampling) == (True, "topN")
     assert chart.data_rows == rendering.BAR_MAX_CATEGORIES
-    ax = _build_figure(data=data, chart_type="bar").axes[0]
+    ax = build_figure(data=data, chart_type="bar").axes[0]
     assert min(p.get_height() for p in ax.patches) == 250.0  # the 50 largest
 
 
@@ -170,7 +170,7 @@ def test_distributions_use_all_rows(spiky, chart_type):
 
 def test_histogram_of_100000_values_counts_them_all(spiky):
     _, _, records = spiky
-    ax = _build_figure(data=records, chart_type="histogram", y="v").axes[0]
+    ax = build_figure(data=records, chart_type="histogram", y="v").axes[0]
     assert sum(p.get_height() for p in ax.patches) == N
 
 
@@ -193,7 +193,7 @@ def test_line_chart_png_is_palette_quantized_within_two_levels():
     chart = render_chart(data=data, chart_type="line", fmt="png")
     png = _decode(chart.content)
     assert png.mode == "P"
-    full = _full_colour_rgba(data=data, chart_type="line")
+    full = full_colour_rgba(data=data, chart_type="line")
     assert full.shape == (500, 1000, 4)
     assert _mean_abs_diff(png, full) <= rendering.QUANTIZE_MAX_MEAN_ABS_DIFF
 
@@ -206,7 +206,7 @@ def test_gradient_heatmap_png_obeys_the_rule_either_way():
     ]
     chart = render_chart(data=data, chart_type="heatmap", fmt="png")
     png = _decode(chart.content)
-    full = _full_colour_rgba(data=data, chart_type="heatmap")
+    full = full_colour_rgba(data=data, chart_type="heatmap")
     diff = _mean_abs_diff(png, full)
     assert png.mode in ("P", "RGB")
     assert diff <= rendering.QUANTIZE_MAX_MEAN_ABS_DIFF
@@ -216,17 +216,17 @@ def test_gradient_heatmap_png_obeys_the_rule_either_way():
 
 def test_png_falls_back_to_full_colour_when_quantizing_would_show(monkeypatch):
     # Make every quantization "too lossy" to drive the fallback branch.
-    monkeypatch.setattr(rendering, "QUANTIZE_MAX_MEAN_ABS_DIFF", -1.0)
+    monkeypatch.setattr(rendering.encode, "QUANTIZE_MAX_MEAN_ABS_DIFF", -1.0)
     data = [{"x": i, "y": float(i % 13)} for i in range(200)]
     png = _decode(render_chart(data=data, chart_type="line", fmt="png").content)
     assert png.mode == "RGB"
-    assert _mean_abs_diff(png, _full_colour_rgba(data=data, chart_type="line")) == 0.0
+    assert _mean_abs_diff(png, full_colour_rgba(data=data, chart_type="line")) == 0.0
 
 
 def test_webp_is_lossless():
     data = [{"x": i, "y": float(i % 13)} for i in range(200)]
     webp = _decode(render_chart(data=data, chart_type="line", fmt="webp").content)
-    assert _mean_abs_diff(webp, _full_colour_rgba(data=data, chart_type="line")) == 0.0
+    assert _mean_abs_diff(webp, full_colour_rgba(data=data, chart_type="line")) == 0.0
 
 
 def test_violin_density_matches_matplotlibs_kde_using_every_row():
@@ -236,5 +236,5 @@ def test_violin_density_matches_matplotlibs_kde_using_every_row():
     data = np.concatenate([rng.normal(0, 1, 20_000), rng.normal(6, 0.5, 10_000)])
     coords = np.linspace(data.min(), data.max(), 100)
     expected = mlab.GaussianKDE(data, "scott").evaluate(coords)
-    got = rendering._gaussian_kde(data, coords)
+    got = rendering.gaussian_kde(data, coords)
     assert np.abs(got - expected).max() < 0.01 * expected.max()

@@ -81,10 +81,9 @@ def test_save_chart_with_cloudinary_uploads_with_our_naming(cloudinary, media_ro
 
 
 def test_upload_never_overwrites_an_existing_asset(cloudinary, png_bytes, settings):
-    from charts_app.storage import ChartStorageError
-    from charts_app.storage_cloudinary import ChartCloudinaryStorage
+    from charts_app.storage import ChartStorageError, make_backend
 
-    storage = ChartCloudinaryStorage()
+    storage = make_backend("cloudinary")
     name = "chart_20260101_000000_00112233445566778899aabb.png"
     storage.store(content=png_bytes, session_id="s1", filename=name)
     other = make_png(color=(0, 0, 0))
@@ -145,7 +144,7 @@ def test_bad_credentials_fall_back_to_local(cloudinary, settings, png_bytes, cap
 
 
 def test_refused_connection_falls_back_to_local(settings, png_bytes, caplog):
-    from tests.cloudinary_emulator import CloudinaryEmulator
+    from tests.support.cloudinary_emulator import CloudinaryEmulator
 
     closed = CloudinaryEmulator().start()
     closed.stop()  # the port is now closed: connections are refused

@@ -1,10 +1,10 @@
 import sys
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from charts_app.errors import ChartInputError
+from charts_app.conf import conf
 from charts_app.services import charts_prune
+from core.errors import InputError
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         max_age_hours = options["max_age_hours"]
         if max_age_hours is None:
-            max_age_hours = settings.CHARTS_MAX_AGE_HOURS
+            max_age_hours = conf.MAX_AGE_HOURS
         dry_run = options["dry_run"]
         batch_size = options["batch_size"]
         verbosity = options["verbosity"]
@@ -61,7 +61,7 @@ class Command(BaseCommand):
                 progress=progress,
                 on_due=list_due,
             )
-        except ChartInputError as exc:
+        except InputError as exc:
             raise CommandError(f"--{exc.field.replace('_', '-')}: {exc.message}") from None
         if show_progress and result.due:
             self.stderr.write("")

@@ -2,9 +2,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from charts_app.errors import ApplicationError
 from charts_app.models import Backend
 from charts_app.services import charts_rehome, charts_sync
+from core.errors import ApplicationError
 
 
 class Command(BaseCommand):

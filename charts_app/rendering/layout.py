@@ -1,0 +1,156 @@
+"""The figure around a chart: the plan a builder makes, axes, ticks, labels, legends,
+series colours. Decided before drawing (measuring text would need a draw pass)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from matplotlib import colors as mcolors
+from matplotlib.figure import Figure
+
+from core.errors import InputError
+
+from .style import (
+    FIG_DPI,
+    FIG_SIZE_IN,
+    GRID_COLOR,
+    HEIGHT_PX,
+    LINE_POINT_BUDGET,
+    MARGINS,
+    MAX_TICK_LABEL_LENGTH,
+    PALETTE,
+    TEXT_COLOR,
+    WIDTH_PX,
+)
+from .table import Table
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Validated, reduced data and the closure that draws it onto an Axes."""
+
+    chart_type: str
+    title: str
+    x_label: str
+    y_label: str
+    draw: Callable
+    data_rows: int
+    original_rows: int
+    sampled: bool
+    sampling: str | None
+    margins: dict | None = None  # overrides of MARGINS
+    grid: bool = True
+
+
+def figure_for(plan: Plan) -> Figure:
+    fig = Figure(figsize=FIG_SIZE_IN, dpi=FIG_DPI, facecolor="white")
+    fig.subplots_adjust(**(MARGINS | (plan.margins or {})))
+    ax = fig.add_subplot()
+    ax.set_facecolor("white")
+    if plan.grid:
+        ax.grid(True, color=GRID_COLOR, linewidth=0.8)
+        ax.set_axisbelow(True)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        for side in ("left", "bottom"):
+            ax.spines[side].set_color("#888888")
+    ax.tick_params(colors="#444444", labelsize=9)
+    plan.draw(fig, ax)
+    ax.set_title(plan.title, fontsize=13, color=TEXT_COLOR, pad=10, parse_math=False)
+    if plan.x_label:
+        ax.set_xlabel(plan.x_label, fontsize=10, color=TEXT_COLOR, parse_math=False)
+    if plan.y_label:
+        ax.set_ylabel(plan.y_label, fontsize=10, color=TEXT_COLOR, parse_math=False)
+    return fig
+
+
+def add_legend(ax, n_points: int) -> None:
+    # loc="best" scans every vertex; on big series pick a fixed corner instead.
+    legend = ax.legend(
+        loc="best" if n_points <= 4 * LINE_POINT_BUDGET else "upper right",
+        frameon=False,
+        fontsize=9,
+    )
+    for text in legend.get_texts():
+        text.set_parse_math(False)
+
+
+def tick_positions(n: int, max_ticks: int) -> list[int]:
+    return list(range(0, n, max(1, math.ceil(n / max_ticks))))
+
+
+def x_label_layout(labels: list[str], max_ticks: int) -> tuple[int, dict]:
+    """Rotation (0, 40 or 90 degrees) of x category labels and the margins they need.
+
+    Decided before drawing from the label lengths: measuring text would need a draw pass.
+    """
+    shown = [short_label(labels[i]) for i in tick_positions(len(labels), max_ticks)]
+    if len(shown) <= 12 and sum(map(len, shown)) <= 90:
+        return 0, {}
+    rotation = 40 if len(shown) <= 25 else 90
+    char_px = 6.5 if rotation == 40 else 5.8  # 9 pt at 40 degrees, 8 pt upright
+    angle = math.radians(rotation)
+    extent = max(map(len, shown)) * char_px * math.sin(angle) + 55  # + ticks and x label
+    margins = {"bottom": min(0.4, max(MARGINS["bottom"], extent / HEIGHT_PX))}
+    if rotation == 40:  # right-aligned labels reach left of their tick: keep the first one in
+        overhang = len(shown[0]) * char_px * math.cos(angle) - 35
+        margins["left"] = min(0.2, max(MARGINS["left"], overhang / WIDTH_PX))
+    return rotation, margins
+
+
+def category_ticks(ax, labels: list[str], max_ticks: int, axis: str = "x", rotation: int = 0):
+    """Label integer positions with (truncated) category names, at most max_ticks of them."""
+    positions = tick_positions(len(labels), max_ticks)
+    shown = [short_label(labels[i]) for i in positions]
+    if axis == "y":
+        ax.set_yticks(positions, shown, parse_math=False)
+    elif rotation == 90:
+        ax.set_xticks(positions, shown, parse_math=False, rotation=90, fontsize=8)
+    elif rotation:
+        ax.set_xticks(
+            positions,
+            shown,
+            parse_math=False,
+            rotation=rotation,
+            ha="right",
+            rotation_mode="anchor",
+        )
+    else:
+        ax.set_xticks(positions, shown, parse_math=False)
+
+
+def series_colors(n: int, color: str | None) -> list[str]:
+    colours = [PALETTE[i % len(PALETTE)] for i in range(n)]
+    if color is not None:
+        colours[0] = color  # a colour name applies to the (first) series
+    return colours
+
+
+def short_label(label: str) -> str:
+    return (
+        label if len(label) <= MAX_TICK_LABEL_LENGTH else label[: MAX_TICK_LABEL_LENGTH - 1] + "…"
+    )
+
+
+def check_color(color: str | None) -> str | None:
+    if color is None:
+        return None
+    if not mcolors.is_color_like(color):
+        raise InputError(
+            f"color {color!r} is not a colour "
+            "(use a name like 'red' or 'tab:blue', or a hex like '#1f77b4').",
+            field="color",
+        )
+    return color
+
+
+def plain_color(table: Table, color: str | None) -> str | None:
+    if color is not None and color in table.columns and not mcolors.is_color_like(color):
+        raise InputError(
+            f"color {color!r} names a column; "
+            "colouring by column is supported for scatter charts only.",
+            field="color",
+        )
+    return check_color(color)

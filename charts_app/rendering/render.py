@@ -1,0 +1,176 @@
+"""The renderer's entry point: validate, plan (one builder per chart type), draw, encode."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from charts_app.chart_kinds import CHART_TYPES, FORMATS
+from core.errors import InputError
+
+from .bars import build_bar
+from .distributions import build_distribution, build_histogram
+from .encode import encode
+from .heatmap import build_heatmap
+from .layout import Plan, figure_for
+from .lines import build_line_like
+from .pie import build_pie
+from .scatter import build_scatter
+from .style import CONTENT_TYPES, HEIGHT_PX, MAX_ROWS_DEFAULT, WIDTH_PX
+from .table import Table, clean_text, column_arg, columns_arg
+
+_BUILDERS = {
+    "line": partial(build_line_like, chart_type="line"),
+    "area": partial(build_line_like, chart_type="area"),
+    "timeseries": partial(build_line_like, chart_type="timeseries"),
+    "scatter": partial(build_scatter, chart_type="scatter"),
+    "bar": partial(build_bar, chart_type="bar"),
+    "histogram": partial(build_histogram, chart_type="histogram"),
+    "box": partial(build_distribution, chart_type="box"),
+    "violin": partial(build_distribution, chart_type="violin"),
+    "heatmap": partial(build_heatmap, chart_type="heatmap"),
+    "pie": partial(build_pie, chart_type="pie"),
+}
+
+# Draws are serialized per process by Figure's class-level render lock (matplotlib 3.10+);
+# this cap bounds how many figures and pixel buffers are alive at once per process.
+MAX_CONCURRENT_RENDERS = 2
+_render_slots = threading.BoundedSemaphore(MAX_CONCURRENT_RENDERS)
+
+
+def set_render_concurrency(limit: int) -> None:
+    """Replace the per-process cap on concurrent renders; call once at start-up."""
+    global _render_slots
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise ValueError("render concurrency must be a positive integer")
+    _render_slots = threading.BoundedSemaphore(limit)
+
+
+@dataclass(frozen=True)
+class RenderedChart:
+    """An encoded chart image and what was drawn."""
+
+    content: bytes
+    format: str
+    content_type: str
+    width: int
+    height: int
+    data_rows: int
+    original_rows: int
+    sampled: bool
+    sampling: str | None
+    render_ms: float
+    title: str
+
+
+def prepare(
+    *,
+    data,
+    chart_type,
+    x=None,
+    y=None,
+    color=None,
+    title=None,
+    x_label=None,
+    y_label=None,
+    value=None,
+    max_rows=MAX_ROWS_DEFAULT,
+) -> Plan:
+    """Check every argument, read the records and let the chart type's builder plan it."""
+    if not isinstance(chart_type, str) or chart_type.lower() not in CHART_TYPES:
+        raise InputError(
+            f"Unknown chart_type {chart_type!r}; expected one of: {', '.join(CHART_TYPES)}.",
+            field="chart_type",
+        )
+    chart_type = chart_type.lower()
+    if not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 1:
+        raise InputError("max_rows must be a positive integer.", field="max_rows")
+    table = Table.from_records(data, max_rows)
+    texts = {
+        "title": clean_text(title, "title"),
+        "x_label": clean_text(x_label, "x_label"),
+        "y_label": clean_text(y_label, "y_label"),
+    }
+    x = column_arg(x, "x")
+    value = column_arg(value, "value")
+    ys = columns_arg(y)
+    if color is not None and not isinstance(color, str):
+        raise InputError(
+            "color must be a colour name, a hex colour or a column name.", field="color"
+        )
+    return _BUILDERS[chart_type](table, x=x, ys=ys, color=color, value=value, **texts)
+
+
+def render_chart(
+    *,
+    data: list[dict],
+    chart_type: str,
+    x: str | None = None,
+    y: str | list[str] | None = None,
+    color: str | None = None,
+    title: str | None = None,
+    x_label: str | None = None,
+    y_label: str | None = None,
+    value: str | None = None,
+    fmt: str = "png",
+    max_rows: int = MAX_ROWS_DEFAULT,
+) -> RenderedChart:
+    """Validate the records, draw the chart and encode it as png, svg or webp."""
+    started = time.perf_counter()
+    if not isinstance(fmt, str) or fmt.lower() not in FORMATS:
+        raise InputError(
+            f"Unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}.", field="format"
+        )
+    fmt = fmt.lower()
+    plan = prepare(
+        data=data,
+        chart_type=chart_type,
+        x=x,
+        y=y,
+        color=color,
+        title=title,
+        x_label=x_label,
+        y_label=y_label,
+        value=value,
+        max_rows=max_rows,
+    )
+    slots = _render_slots
+    with slots:
+        content = encode(figure_for(plan), fmt)
+    return RenderedChart(
+        content=content,
+        format=fmt,
+        content_type=CONTENT_TYPES[fmt],
+        width=WIDTH_PX,
+        height=HEIGHT_PX,
+        data_rows=plan.data_rows,
+        original_rows=plan.original_rows,
+        sampled=plan.sampled,
+        sampling=plan.sampling,
+        render_ms=round((time.perf_counter() - started) * 1000.0, 3),
+        title=plan.title,
+    )
+
+
+def warm_up() -> None:
+    """Render one small chart so the font cache and text layout are ready before traffic."""
+    render_chart(data=[{"x": 0, "y": 0.0}, {"x": 1, "y": 1.0}], chart_type="line", fmt="png")
+
+
+def build_figure(**kwargs) -> Figure:
+    """Validate and reduce like render_chart and return the unrendered Figure (tests, bench)."""
+    kwargs.pop("fmt", None)
+    return figure_for(prepare(**kwargs))
+
+
+def full_colour_rgba(**kwargs) -> np.ndarray:
+    """The full-colour (unquantized) RGBA pixels render_chart starts from, as an HxWx4 array."""
+    canvas = FigureCanvasAgg(build_figure(**kwargs))
+    canvas.draw()
+    return np.array(canvas.buffer_rgba(), dtype=np.uint8, copy=True)

@@ -1,0 +1,165 @@
+"""scatter: points, optionally coloured by a numeric (colour bar) or category (legend)
+column; grid reduction keeping the extremes past the point budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.errors import InputError
+
+from .layout import (
+    Plan,
+    add_legend,
+    category_ticks,
+    check_color,
+    series_colors,
+    short_label,
+    x_label_layout,
+)
+from .lines import x_axis
+from .reduce import grid_reduce
+from .style import BAR_MAX_CATEGORIES, HEATMAP_CMAP, OTHERS_COLOR, PALETTE, SCATTER_POINT_BUDGET
+
+
+@dataclass
+class _Colouring:
+    """How points are coloured by a column: numeric values, or category codes."""
+
+    column: str | None = None
+    values: np.ndarray | None = None  # numeric column: a colour bar
+    codes: np.ndarray | None = None  # category column: one legend entry per code
+    names: list[str] = field(default_factory=list)
+
+
+def _category_codes(cats: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Codes for the ten most frequent categories (in first-appearance order); the rest
+    share one more code, drawn grey as "Others"."""
+    uniq, inverse, counts = np.unique(
+        np.array(cats, dtype=object), return_inverse=True, return_counts=True
+    )
+    first_seen: dict = {}
+    for i, c in enumerate(cats):
+        first_seen.setdefault(c, i)
+    top = sorted(range(len(uniq)), key=lambda k: (-counts[k], first_seen[uniq[k]]))[: len(PALETTE)]
+    top.sort(key=lambda k: first_seen[uniq[k]])
+    remap = np.full(len(uniq), len(top), dtype=np.int64)
+    for code, k in enumerate(top):
+        remap[k] = code
+    names = [str(uniq[k]) for k in top] + (["Others"] if len(uniq) > len(top) else [])
+    return remap[inverse], names
+
+
+def _colouring(table, column: str | None) -> _Colouring:
+    """How points are coloured by `column` (None: they are not)."""
+    if column is None:
+        return _Colouring()
+    if table.is_numeric(column):
+        return _Colouring(column=column, values=table.numbers(column, "color"))
+    codes, names = _category_codes(table.labels(column, "color"))
+    return _Colouring(column=column, codes=codes, names=names)
+
+
+def _reduce(xs, series, ys, colouring: _Colouring, n: int):
+    """[(name, x, y, row indices)] per series, and whether points were dropped."""
+    drawn = []
+    for name, s in zip(ys, series, strict=True):
+        if n > SCATTER_POINT_BUDGET:
+            # Up to 6 extremes join the grid cells: keep the total within the budget.
+            if colouring.codes is None:
+                cells = SCATTER_POINT_BUDGET - 6
+            else:
+                cells = max(2048, SCATTER_POINT_BUDGET // len(colouring.names))
+            idx = grid_reduce(xs, s, cells, extra=colouring.values, groups=colouring.codes)
+        else:
+            idx = np.arange(n)
+        drawn.append((name, xs[idx], s[idx], idx))
+    return drawn, n > SCATTER_POINT_BUDGET
+
+
+def _draw_by_category(ax, sx, sy, codes, colouring: _Colouring, size, alpha) -> None:
+    for code, cname in enumerate(colouring.names):
+        m = codes == code
+        if m.any():
+            cc = PALETTE[code] if code < len(PALETTE) else OTHERS_COLOR
+            ax.scatter(
+                sx[m], sy[m], color=cc, s=size, alpha=alpha, linewidths=0, label=cname, zorder=3
+            )
+    legend = ax.legend(
+        loc="upper right",
+        frameon=False,
+        fontsize=9,
+        title=short_label(colouring.column),
+        markerscale=1.5,
+    )
+    for text in legend.get_texts():
+        text.set_parse_math(False)
+    legend.get_title().set_parse_math(False)
+
+
+def _drawer(drawn, colours, colouring: _Colouring, kind, labels, rotation, total):
+    size = 26.0 if total <= 1000 else 8.0
+    alpha = 0.85 if total <= 1000 else 0.6
+
+    def draw(fig, ax):
+        for (name, sx, sy, idx), colour in zip(drawn, colours, strict=True):
+            if colouring.values is not None:
+                sc = ax.scatter(
+                    sx,
+                    sy,
+                    c=colouring.values[idx],
+                    cmap=HEATMAP_CMAP,
+                    s=size,
+                    alpha=alpha,
+                    linewidths=0,
+                    zorder=3,
+                )
+                cbar = fig.colorbar(sc, ax=ax, pad=0.02, fraction=0.05)
+                cbar.set_label(colouring.column, parse_math=False)
+                cbar.ax.tick_params(labelsize=9)
+            elif colouring.codes is not None:
+                _draw_by_category(ax, sx, sy, colouring.codes[idx], colouring, size, alpha)
+            else:
+                ax.scatter(
+                    sx, sy, color=colour, s=size, alpha=alpha, linewidths=0, label=name, zorder=3
+                )
+        if kind == "category":
+            category_ticks(ax, labels, BAR_MAX_CATEGORIES, rotation=rotation)
+        if len(drawn) > 1:
+            add_legend(ax, total)
+
+    return draw
+
+
+def build_scatter(table, *, chart_type, x, ys, color, value, title, x_label, y_label) -> Plan:
+    x = table.pick(x, "x", [])
+    ys = ys or [table.pick(None, "y", [x], numeric=True)]
+    for col in ys:
+        table.require(col, "y")
+    column = color if (color is not None and color in table.columns) else None
+    plain = None if column else check_color(color)
+    if column and len(ys) > 1:
+        raise InputError("Colouring by a column needs a single y column.", field="color")
+    xs, kind, labels = x_axis(table, x, False)
+    series = [table.numbers(col, "y") for col in ys]
+    colouring = _colouring(table, column)
+    drawn, sampled = _reduce(xs, series, ys, colouring, table.n)
+    total = sum(len(d[3]) for d in drawn)
+    rotation, margins = (
+        x_label_layout(labels, BAR_MAX_CATEGORIES) if kind == "category" else (0, {})
+    )
+    colours = series_colors(len(ys), plain)
+    kept = np.unique(np.concatenate([d[3] for d in drawn]))
+    return Plan(
+        chart_type=chart_type,
+        title=title or f"{', '.join(ys)} by {x}",
+        x_label=x_label or x,
+        y_label=y_label or (ys[0] if len(ys) == 1 else "value"),
+        draw=_drawer(drawn, colours, colouring, kind, labels, rotation, total),
+        data_rows=int(len(kept)),
+        original_rows=table.n,
+        sampled=sampled,
+        sampling="grid" if sampled else None,
+        margins=margins,
+    )
