@@ -26,8 +26,8 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) install --quiet -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(PY)
-	$(PIP) install --quiet -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml client/pyproject.toml | $(PY)
+	$(PIP) install --quiet -e '.[test]' -e ./client
 	@touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed

@@ -120,7 +120,7 @@ def drive(base: str, headers: dict, records: list, args) -> float:
         body["title"] = f"chart {i}"
         response = session().post(f"{base}/api/v1/charts/", json=body, headers=headers, timeout=60)
         if response.status_code == 201:
-            urls.append(response.json()["url"])
+            urls.append(base + response.json()["url"])
         return response.status_code
 
     for i in range(4):  # warm both workers

@@ -81,6 +81,17 @@ def _x_accel(var, default, environ) -> str:
     return value
 
 
+def _public_url(var, default, environ) -> str:
+    value = env_str(var, default, environ).rstrip("/")
+    parts = urlsplit(value)
+    if value and not (parts.scheme in ("http", "https") and parts.netloc and not parts.query):
+        raise ImproperlyConfigured(
+            f"{var} must be an absolute http(s) URL such as https://charts.example.org "
+            f"(got {value!r})."
+        )
+    return value
+
+
 def cloudinary_from_env(environ=os.environ) -> tuple[dict | None, str]:
     """Return (per-call SDK options, description) for Cloudinary, or (None, reason)."""
     names = ("CLOUDINARY_CLOUD_NAME", "CLOUDINARY_API_KEY", "CLOUDINARY_API_SECRET")
@@ -202,6 +213,9 @@ SETTINGS: tuple[Setting, ...] = (
     # Hand local chart files to nginx: `X-Accel-Redirect: <prefix><session_id>/<file>` with
     # an `internal` location that aliases MEDIA_ROOT/charts/ (docs/DEPLOY.md).
     Setting("X_ACCEL_REDIRECT", "", _x_accel),
+    # Makes local chart URLs (/charts/...) and share links absolute, for pages on another
+    # origin; never taken from a request's Host header. Empty: relative URLs.
+    Setting("PUBLIC_URL", "", _public_url),
 )
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
 CLOUDINARY_VARIABLES = (

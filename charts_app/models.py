@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from sessions_app.models import ChatSession
+from sessions_app.models import SESSION_ID_MAX_LENGTH, ChatSession
 
 
 class Backend(models.TextChoices):
@@ -131,7 +131,9 @@ class PendingDeletion(models.Model):
     backend = models.CharField(max_length=32, choices=Backend.choices)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.FILE)
     name = models.CharField(max_length=512)
-    session_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    session_id = models.CharField(
+        max_length=SESSION_ID_MAX_LENGTH, blank=True, default="", db_index=True
+    )
     chart_id = models.UUIDField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=1)
     last_error = models.TextField(blank=True, default="")
@@ -168,7 +170,7 @@ class ChartEvent(models.Model):
     """
 
     chart_id = models.UUIDField(db_index=True)
-    session_id = models.CharField(max_length=64)
+    session_id = models.CharField(max_length=SESSION_ID_MAX_LENGTH)
     created_at = models.DateTimeField(db_index=True)
     chart_type = models.CharField(max_length=32)
     format = models.CharField(max_length=8, choices=ChartFormat.choices)

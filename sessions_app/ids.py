@@ -7,17 +7,18 @@ import secrets
 
 from django.core.validators import RegexValidator
 
-# fullmatch semantics: `$` would let "abc\n" through, `\Z` does not.
-SESSION_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
-SESSION_ID_MAX_LENGTH = 64
+# Every id the Aeris-AQ agent accepts (its own rule is 4-100 of these characters), and
+# safe as a path segment, a Cloudinary folder and an object-key part. fullmatch
+# semantics: `$` would let "abc\n" through, `\Z` does not.
+SESSION_ID_PATTERN = r"[A-Za-z0-9_-]{1,100}"
+SESSION_ID_MAX_LENGTH = 100
 SESSION_ID_RE = re.compile(SESSION_ID_PATTERN)
-SESSION_ID_RULE = "1-64 characters: letters, digits, '_' or '-', starting with a letter or digit"
+SESSION_ID_RULE = "1-100 characters: letters, digits, '_' or '-'"
 DEFAULT_SESSION_ID = "default"
 
 session_id_validator = RegexValidator(
     regex=rf"\A{SESSION_ID_PATTERN}\Z",
-    message="Session ids are 1-64 characters: letters, digits, '_' or '-', "
-    "starting with a letter or digit.",
+    message=f"Session ids are {SESSION_ID_RULE}.",
     code="invalid_session_id",
 )
 

@@ -1,153 +1,43 @@
-"""Request and answer shapes of the chart API."""
+"""Request and answer shapes of the chart API.
+
+`ChartCreateInputSerializer` is also the one source of the chart tool's definition for
+models (`charts_app.tools`): its fields are the tool's parameters (with help texts written
+for a model), today's names for some of them (aliases), and what the caller, not the
+model, decides (`CONTEXT_FIELDS`).
+"""
 
 from __future__ import annotations
 
-import math
-
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from charts_app.chart_kinds import CHART_TYPES, FORMATS
-from charts_app.conf import conf
 from charts_app.models import Backend, Chart
-from core.api.serializers import StrictCharField, StrictInputSerializer
-from core.errors import PayloadTooLarge
-from sessions_app.ids import SESSION_ID_PATTERN, SESSION_ID_RULE, is_valid_session_id
+from charts_app.services import STATIC_NOTICE, columns_used, public_url, sampling_notice
+from core.api.serializers import JSONNumberField, StrictCharField, StrictInputSerializer
 
-MAX_COLUMN_NAME = 100
-MAX_CELL_STRING = 1000
-MAX_SERIES = 20
-SESSION_ID_HELP = f"Session id, pattern {SESSION_ID_PATTERN}; unknown ids create the session."
-
-
-def validate_session_id(value: str) -> str:
-    if not is_valid_session_id(value):
-        raise serializers.ValidationError(f"must be {SESSION_ID_RULE}")
-    return value
-
-
-def _check_cell(value, row: int, column: str) -> None:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise serializers.ValidationError(f"row {row}, column {column!r}: NaN/Infinity")
-    if isinstance(value, str) and len(value) > MAX_CELL_STRING:
-        raise serializers.ValidationError(
-            f"row {row}, column {column!r}: text longer than {MAX_CELL_STRING} characters"
-        )
-    if isinstance(value, str) and "\x00" in value:
-        # PostgreSQL text cannot hold NUL, and labels made from cells end up in rows.
-        raise serializers.ValidationError(f"row {row}, column {column!r}: NUL character")
-    if isinstance(value, (dict, list)):
-        raise serializers.ValidationError(
-            f"row {row}, column {column!r}: values must be numbers, text, booleans or null"
-        )
-
-
-@extend_schema_field(
-    {
-        "type": "array",
-        "minItems": 1,
-        "items": {"type": "object", "additionalProperties": True},
-        "description": 'Records, e.g. [{"time": "2026-11-28T10:00:00Z", "pm25": 12.5}]',
-    }
+from .fields import (
+    MAX_COLUMN_NAME,
+    SESSION_ID_HELP,
+    ColumnsField,
+    FormSessionIdField,
+    RecordsField,
+    SessionIdField,
+    UploadFileField,
 )
-class RecordsField(serializers.Field):
-    """A non-empty list of flat JSON objects (checked in one pass; DRF's nested fields are slow)."""
 
-    default_error_messages = {
-        "not_list": "must be a list of records (JSON objects)",
-        "empty": "must contain at least one record",
-    }
-
-    def to_internal_value(self, data):
-        if not isinstance(data, list):
-            self.fail("not_list")
-        if not data:
-            self.fail("empty")
-        limit = conf.MAX_ROWS
-        if len(data) > limit:
-            raise PayloadTooLarge(
-                f"data has {len(data)} rows; the limit is {limit} rows", field="data"
-            )
-        for index, row in enumerate(data):
-            if not isinstance(row, dict):
-                raise serializers.ValidationError(
-                    f"row {index} is {type(row).__name__}, not a JSON object"
-                )
-            for key, value in row.items():
-                if len(key) > MAX_COLUMN_NAME:
-                    raise serializers.ValidationError(
-                        f"row {index}: a column name is longer than {MAX_COLUMN_NAME} characters"
-                    )
-                if "\x00" in key:
-                    # The default title is made from column names and stored in a JSON column.
-                    raise serializers.ValidationError(f"row {index}: a column name contains NUL")
-                _check_cell(value, index, key)
-        return data
-
-    def to_representation(self, value):
-        return value
-
-
-@extend_schema_field(
-    {
-        "oneOf": [
-            {"type": "string", "minLength": 1, "maxLength": MAX_COLUMN_NAME},
-            {
-                "type": "array",
-                "items": {"type": "string", "minLength": 1, "maxLength": MAX_COLUMN_NAME},
-                "minItems": 1,
-                "maxItems": MAX_SERIES,
-            },
-        ],
-        "description": "Column name, or a list of column names for several series.",
-    }
+CHART_TYPE_HELP = (
+    "What to draw. line: readings over time (PM2.5 by hour); area: the same, filled; "
+    "timeseries: line with the x column read as dates/times; bar: compare categories "
+    "(PM2.5 by city), the mean per category; scatter: two measures against each other "
+    "(PM2.5 vs temperature); histogram: how often values occur; box and violin: the "
+    "spread of one or more columns; heatmap: the mean of a value per x and y (or of y "
+    "per x alone, e.g. mean PM2.5 per hour of day); pie: shares of a total."
 )
-class ColumnsField(serializers.Field):
-    def to_internal_value(self, data):
-        if isinstance(data, str):
-            columns = [data]
-        elif isinstance(data, list) and data and all(isinstance(item, str) for item in data):
-            columns = data
-        else:
-            raise serializers.ValidationError("must be a column name or a non-empty list of them")
-        if len(columns) > MAX_SERIES:
-            raise serializers.ValidationError(f"at most {MAX_SERIES} columns")
-        if any(not column or len(column) > MAX_COLUMN_NAME for column in columns):
-            raise serializers.ValidationError(f"column names are 1-{MAX_COLUMN_NAME} characters")
-        return data
-
-    def to_representation(self, value):
-        return value
-
-
-@extend_schema_field(
-    {"type": "string", "minLength": 1, "maxLength": 64, "pattern": rf"^{SESSION_ID_PATTERN}$"}
-)
-class SessionIdField(StrictCharField):
-    """A session id: the pattern is checked here and published in the schema."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 64)
-        kwargs.setdefault("trim_whitespace", False)
-        kwargs.setdefault("validators", [validate_session_id])
-        super().__init__(**kwargs)
-
-
-class FormSessionIdField(SessionIdField):
-    """A session id in a form or query string: blank means absent.
-
-    drf-spectacular publishes allow_blank as `oneOf: [<the id>, {maxLength: 0}]`.
-    """
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("allow_blank", True)
-        super().__init__(**kwargs)
-
-
-@extend_schema_field({"type": "string", "format": "binary"})
-class UploadFileField(serializers.FileField):
-    """An uploaded file; the schema says binary (a file part), not a URI."""
+# Today's names, still accepted: alias -> the tool-call name it stands for.
+ALIASES = {"x": "x_column", "y": "y_column", "color": "color_column"}
+# Decided by the calling program, not offered to a model as tool parameters.
+CONTEXT_FIELDS = ("session_id", "value", "output", "output_format", "interactive")
 
 
 def _text(max_length: int, help_text: str):
@@ -161,43 +51,108 @@ def _text(max_length: int, help_text: str):
 
 
 class ChartCreateInputSerializer(StrictInputSerializer):
+    aliases = ALIASES
+    context_fields = CONTEXT_FIELDS
+
+    # The chart tool's parameters (their help texts are what a model reads).
+    data = RecordsField(
+        help_text="The rows to draw: a list of objects with the same keys, e.g. "
+        '[{"time": "2026-11-28T10:00:00Z", "pm2_5": 12.5}]. Missing readings are fine '
+        "(null, or leave the key out): lines break there, bars and slices leave them out. "
+        "Dates and times as ISO 8601 strings (2026-11-28, 2026-11-28 10:00, "
+        "2026-11-28T10:00:00+03:00) give a time axis."
+    )
+    chart_type = serializers.ChoiceField(choices=CHART_TYPES, help_text=CHART_TYPE_HELP)
+    x_column = _text(
+        MAX_COLUMN_NAME, "The column for the x axis (time, city, hour...); default: the first."
+    )
+    y_column = ColumnsField(
+        required=False,
+        allow_null=True,
+        help_text='The column(s) to plot: one name ("pm2_5"), several as "pm2_5,pm10" or a '
+        "list, one series each; default: the first numeric column after x.",
+    )
+    title = _text(200, "Chart title; default: made from the columns.")
+    x_label = _text(100, "x axis label; default: the x column's name.")
+    y_label = _text(100, "y axis label; default: the y column's name (with its unit).")
+    color_column = _text(
+        100,
+        "scatter: a column to colour the points by (a category or a number); other "
+        "charts: a colour for the first series (a name like red or a #hex).",
+    )
+    format = serializers.ChoiceField(
+        choices=FORMATS, default="png", help_text="Image format: png (default), svg or webp."
+    )
+    # Today's names of three of them.
+    x = _text(MAX_COLUMN_NAME, "Same as x_column.")
+    y = ColumnsField(required=False, allow_null=True, help_text="Same as y_column.")
+    color = _text(100, "Same as color_column.")
+    # What the calling program decides.
     session_id = SessionIdField(
         required=False,
         allow_null=True,
         help_text=SESSION_ID_HELP + " Absent: the `default` session.",
     )
-    chart_type = serializers.ChoiceField(choices=CHART_TYPES)
-    data = RecordsField()
-    x = _text(MAX_COLUMN_NAME, "x column (default: the first column)")
-    y = ColumnsField(required=False, allow_null=True)
-    color = _text(100, "a colour (name or #hex) or, for scatter, a column to colour points by")
-    title = _text(200, "chart title (default from the type and columns)")
-    x_label = _text(100, "x axis label")
-    y_label = _text(100, "y axis label")
-    value = _text(MAX_COLUMN_NAME, "heatmap cell value column (default: the third column)")
-    format = serializers.ChoiceField(choices=FORMATS, default="png")
+    value = _text(MAX_COLUMN_NAME, "heatmap: the column averaged in each cell.")
     output = serializers.ChoiceField(
         choices=["url", "base64"],
         required=False,
         help_text="url (default): store and answer the chart; base64: answer a data URI only",
     )
     output_format = serializers.ChoiceField(
-        choices=["file", "base64"], required=False, help_text="The seed's name for `output`."
+        choices=["file", "base64", "plotly_json"],
+        required=False,
+        help_text="The agents' name for `output` (file = url); plotly_json answers the static "
+        "chart with a `notice`.",
+    )
+    interactive = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Interactive charts are not drawn here: true answers the static chart "
+        "with a `notice`.",
     )
 
     def validate(self, attrs):
+        for alias, name in ALIASES.items():
+            value = attrs.pop(alias, None)
+            if value in (None, ""):
+                continue
+            if attrs.get(name) not in (None, "") and attrs[name] != value:
+                raise serializers.ValidationError({name: [f"conflicts with {alias}={value!r}"]})
+            attrs[name] = value
         output = attrs.pop("output", None)
         seed = attrs.pop("output_format", None)
-        seed_output = {"file": "url", "base64": "base64"}.get(seed) if seed else None
+        seed_output = {"file": "url", "base64": "base64", "plotly_json": "url"}.get(seed)
         if output and seed_output and output != seed_output:
             raise serializers.ValidationError(
                 {"output": [f"conflicts with output_format={seed!r}"]}
             )
         attrs["output"] = output or seed_output or "url"
-        for name in ("x", "color", "title", "x_label", "y_label", "value"):
+        attrs["notice"] = (
+            STATIC_NOTICE if attrs.pop("interactive") or seed == "plotly_json" else None
+        )
+        for name in ("x_column", "color_column", "title", "x_label", "y_label", "value"):
             if attrs.get(name) == "":
                 attrs[name] = None
         return attrs
+
+    @staticmethod
+    def create_kwargs(attrs: dict) -> dict:
+        """The validated request as `services.chart_create` arguments."""
+        return {
+            "data": attrs["data"],
+            "chart_type": attrs["chart_type"],
+            "session_id": attrs.get("session_id"),
+            "x": attrs.get("x_column"),
+            "y": attrs.get("y_column"),
+            "color": attrs.get("color_column"),
+            "title": attrs.get("title"),
+            "x_label": attrs.get("x_label"),
+            "y_label": attrs.get("y_label"),
+            "value": attrs.get("value"),
+            "fmt": attrs["format"],
+            "output": attrs["output"],
+        }
 
 
 class ChartOutputSerializer(serializers.ModelSerializer):
@@ -207,6 +162,9 @@ class ChartOutputSerializer(serializers.ModelSerializer):
     data_rows = serializers.SerializerMethodField()
     original_rows = serializers.SerializerMethodField()
     sampled = serializers.SerializerMethodField()
+    data_sampled = serializers.SerializerMethodField()
+    sampling_notice = serializers.SerializerMethodField()
+    columns_used = serializers.SerializerMethodField()
 
     class Meta:
         model = Chart
@@ -214,6 +172,7 @@ class ChartOutputSerializer(serializers.ModelSerializer):
             "id",
             "url",
             "backend",
+            "path",
             "session_id",
             "chart_type",
             "format",
@@ -225,15 +184,16 @@ class ChartOutputSerializer(serializers.ModelSerializer):
             "data_rows",
             "original_rows",
             "sampled",
+            "data_sampled",
+            "sampling_notice",
+            "columns_used",
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field({"type": "string", "format": "uri-reference"})
     def get_url(self, chart: Chart) -> str:
-        request = self.context.get("request")
-        if request is not None and chart.url.startswith("/"):
-            return request.build_absolute_uri(chart.url)
-        return chart.url
+        """`/charts/...` for local charts (absolute only with CHARTS_PUBLIC_URL)."""
+        return public_url(chart.url)
 
     def get_markdown(self, chart: Chart) -> str:
         return f"![Chart]({self.get_url(chart)})"
@@ -250,6 +210,25 @@ class ChartOutputSerializer(serializers.ModelSerializer):
     def get_sampled(self, chart: Chart) -> bool:
         return bool((chart.meta or {}).get("sampled", False))
 
+    def get_data_sampled(self, chart: Chart) -> bool:
+        """The agents' name for `sampled`: fewer points drawn than rows sent."""
+        return self.get_sampled(chart)
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_sampling_notice(self, chart: Chart):
+        """A sentence for the reader when not every row is drawn as a point; else null."""
+        meta = chart.meta or {}
+        return sampling_notice(
+            meta.get("sampling"), meta.get("data_rows"), meta.get("original_rows")
+        )
+
+    @extend_schema_field(
+        {"type": "object", "nullable": True, "properties": {"x": {}, "y": {}, "color": {}}}
+    )
+    def get_columns_used(self, chart: Chart):
+        """{x, y, color}: the columns drawn (defaults filled in); null for uploads."""
+        return columns_used((chart.meta or {}).get("columns"))
+
 
 class ChartInlineOutputSerializer(serializers.Serializer):
     data_uri = serializers.CharField()
@@ -262,6 +241,9 @@ class ChartInlineOutputSerializer(serializers.Serializer):
     data_rows = serializers.IntegerField()
     original_rows = serializers.IntegerField()
     sampled = serializers.BooleanField()
+    data_sampled = serializers.BooleanField()
+    sampling_notice = serializers.CharField(allow_null=True)
+    columns_used = serializers.DictField(allow_null=True)
 
 
 @extend_schema_field(
@@ -291,3 +273,18 @@ class ChartFilterSerializer(serializers.Serializer):
     session_id = FormSessionIdField(required=False)
     backend = serializers.ChoiceField(choices=Backend.values, required=False, allow_blank=True)
     chart_type = serializers.CharField(required=False, max_length=32, allow_blank=True)
+
+
+class SessionChartsInputSerializer(StrictInputSerializer):
+    """The session whose charts to list (GET sessions/{id}/charts/; a tool's parameters)."""
+
+    session_id = SessionIdField(help_text="The chat session whose charts to list.")
+
+
+class ChartPruneInputSerializer(StrictInputSerializer):
+    max_age_hours = JSONNumberField(
+        required=False,
+        min_value=0,
+        max_value=24 * 365 * 100,
+        help_text="Delete charts older than this many hours (default CHARTS_MAX_AGE_HOURS).",
+    )

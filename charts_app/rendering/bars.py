@@ -25,35 +25,46 @@ class _Bars:
 
 
 def _numeric_bars(xv: np.ndarray, series: list[np.ndarray]) -> _Bars:
+    present = np.isfinite(xv)  # a row without an x has no bar to go to
+    xv, series = xv[present], [s[present] for s in series]
     uniq, codes = np.unique(xv, return_inverse=True)
     if len(uniq) <= BAR_MAX_CATEGORIES:
+        heights = [group_mean(codes, len(uniq), s) for s in series]
+        drawn = np.isfinite(heights).any(axis=0)  # a value without a reading gets no bar
         return _Bars(
-            positions=np.arange(len(uniq), dtype=np.float64),
-            heights=[group_mean(codes, len(uniq), s) for s in series],
-            labels=[fmt_number(v) for v in uniq],
-            sampling="mean" if len(uniq) < xv.shape[0] else None,
+            positions=np.arange(int(drawn.sum()), dtype=np.float64),
+            heights=[h[drawn] for h in heights],
+            labels=[fmt_number(v) for v in uniq[drawn]],
+            sampling="mean" if len(uniq) < int(np.isfinite(series).any(axis=0).sum()) else None,
         )
     # Too many distinct numbers for bars: equal-width bins, mean per bin, on a numeric axis.
     edges = np.linspace(float(uniq[0]), float(uniq[-1]), BAR_MAX_CATEGORIES + 1)
     codes = np.clip(np.searchsorted(edges, xv, side="right") - 1, 0, BAR_MAX_CATEGORIES - 1)
-    occupied = np.bincount(codes, minlength=BAR_MAX_CATEGORIES) > 0
+    heights = [group_mean(codes, BAR_MAX_CATEGORIES, s) for s in series]
+    occupied = np.isfinite(heights).any(axis=0)
     return _Bars(
         positions=((edges[:-1] + edges[1:]) / 2)[occupied],
-        heights=[group_mean(codes, BAR_MAX_CATEGORIES, s)[occupied] for s in series],
+        heights=[h[occupied] for h in heights],
         labels=None,
         sampling="bins",
         bin_width=float(edges[1] - edges[0]),
     )
 
 
-def _category_bars(labels: list[str], series: list[np.ndarray], x: str, ys: list[str]) -> _Bars:
+def _category_bars(labels: list, series: list[np.ndarray], x: str, ys: list[str]) -> _Bars:
     cats, codes = codes_first_seen(labels)
     heights = [group_mean(codes, len(cats), s) for s in series]
+    # A category without a single reading gets no bar (and no empty slot).
+    drawn = np.isfinite(heights).any(axis=0)
+    if not drawn.all():
+        cats = [c for c, keep in zip(cats, drawn, strict=True) if keep]
+        heights = [h[drawn] for h in heights]
     bars = _Bars(positions=np.empty(0), heights=heights, labels=cats)
-    if len(cats) < len(labels):
+    used = int(((codes >= 0) & np.isfinite(series).any(axis=0)).sum())
+    if len(cats) < used:
         bars.sampling = "mean"
     if len(cats) > BAR_MAX_CATEGORIES:
-        total = np.sum([np.abs(h) for h in heights], axis=0)
+        total = np.nansum([np.abs(h) for h in heights], axis=0)
         keep = np.sort(np.argsort(-total, kind="stable")[:BAR_MAX_CATEGORIES])
         bars.note = f"top {BAR_MAX_CATEGORIES} of {len(cats):,} {x} values by |{', '.join(ys)}|"
         bars.labels = [cats[i] for i in keep]
@@ -126,4 +137,5 @@ def build_bar(table, *, chart_type, x, ys, color, value, title, x_label, y_label
         sampled=bars.sampling is not None,
         sampling=bars.sampling,
         margins=margins,
+        columns={"x": x, "y": ys},
     )

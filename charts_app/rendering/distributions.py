@@ -17,7 +17,8 @@ def build_histogram(table, *, chart_type, x, ys, color, value, title, x_label, y
         table.require(col, "y")
     color = plain_color(table, color)
     field = "y" if x is None or ys != [x] else "x"
-    datasets = [table.numbers(col, field) for col in ys]
+    columns = [table.numbers(col, field) for col in ys]
+    datasets = [values[np.isfinite(values)] for values in columns]  # missing readings: left out
     every = np.concatenate(datasets)
     edges = np.histogram_bin_edges(every, bins="auto")
     if len(edges) - 1 > HISTOGRAM_MAX_BINS:
@@ -52,11 +53,16 @@ def build_histogram(table, *, chart_type, x, ys, color, value, title, x_label, y
         x_label=x_label or (ys[0] if len(ys) == 1 else "value"),
         y_label=y_label or "count",
         draw=draw,
-        data_rows=table.n,
+        data_rows=_rows_with_a_value(columns),
         original_rows=table.n,
         sampled=False,
         sampling=None,
+        columns={"x": None, "y": ys},
     )
+
+
+def _rows_with_a_value(columns: list[np.ndarray]) -> int:
+    return int(np.isfinite(np.vstack(columns)).any(axis=0).sum())
 
 
 def _draw_violins(ax, datasets, positions, colours) -> None:
@@ -103,7 +109,8 @@ def build_distribution(table, *, chart_type, x, ys, color, value, title, x_label
     for col in ys:
         table.require(col, "y")
     color = plain_color(table, color)
-    datasets = [table.numbers(col, "y") for col in ys]
+    columns = [table.numbers(col, "y") for col in ys]
+    datasets = [values[np.isfinite(values)] for values in columns]  # missing readings: left out
     labels = [short_label(c) for c in ys]
     colours = [color] * len(ys) if color else series_colors(len(ys), None)
     positions = list(range(1, len(ys) + 1))
@@ -120,8 +127,9 @@ def build_distribution(table, *, chart_type, x, ys, color, value, title, x_label
         x_label=x_label or "",
         y_label=y_label or (ys[0] if len(ys) == 1 else "value"),
         draw=draw,
-        data_rows=table.n,
+        data_rows=_rows_with_a_value(columns),
         original_rows=table.n,
         sampled=False,
         sampling=None,
+        columns={"x": None, "y": ys},
     )

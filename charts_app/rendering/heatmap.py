@@ -17,23 +17,31 @@ from .style import HEATMAP_CMAP, HEATMAP_EMPTY_COLOR, HEATMAP_MAX_CATEGORIES
 from .table import Table, fmt_number
 
 
+def _numeric_axis(v: np.ndarray) -> tuple[list[str], np.ndarray, str | None]:
+    present = np.isfinite(v)
+    uniq = np.unique(v[present])
+    codes = np.full(v.shape[0], -1, dtype=np.int64)
+    if len(uniq) <= HEATMAP_MAX_CATEGORIES:
+        codes[present] = np.searchsorted(uniq, v[present])
+        return [fmt_number(u) for u in uniq], codes, None
+    edges = np.linspace(float(uniq[0]), float(uniq[-1]), HEATMAP_MAX_CATEGORIES + 1)
+    binned = np.searchsorted(edges, v[present], side="right") - 1
+    codes[present] = np.clip(binned, 0, HEATMAP_MAX_CATEGORIES - 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    return [f"{c:.4g}" for c in centres], codes, "bins"
+
+
 def heatmap_axis(table: Table, col: str, field: str) -> tuple[list[str], np.ndarray, str | None]:
-    """Labels and a code per row: sorted numbers (binned past the cap) or top-N categories."""
+    """Labels and a code per row (-1: no value): sorted numbers (binned past the cap) or
+    categories in first-seen order (the most frequent past the cap)."""
     if table.is_numeric(col):
-        v = table.numbers(col, field)
-        uniq, codes = np.unique(v, return_inverse=True)
-        if len(uniq) <= HEATMAP_MAX_CATEGORIES:
-            return [fmt_number(u) for u in uniq], codes, None
-        edges = np.linspace(float(uniq[0]), float(uniq[-1]), HEATMAP_MAX_CATEGORIES + 1)
-        codes = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, HEATMAP_MAX_CATEGORIES - 1)
-        centres = (edges[:-1] + edges[1:]) / 2
-        return [f"{c:.4g}" for c in centres], codes, "bins"
+        return _numeric_axis(table.numbers(col, field))
     cats, codes = codes_first_seen(table.labels(col, field))
     if len(cats) <= HEATMAP_MAX_CATEGORIES:
         return cats, codes, None
-    counts = np.bincount(codes)
+    counts = np.bincount(codes[codes >= 0], minlength=len(cats))
     keep = np.sort(np.argsort(-counts, kind="stable")[:HEATMAP_MAX_CATEGORIES])
-    remap = np.full(len(cats), -1, dtype=np.int64)
+    remap = np.full(len(cats) + 1, -1, dtype=np.int64)  # the last slot maps -1 to -1
     remap[keep] = np.arange(len(keep))
     return [cats[i] for i in keep], remap[codes], "topN"
 
@@ -85,32 +93,54 @@ def _drawer(grid, cmap, *, origin, value, x_cats, y_cats, rotation):
     return draw
 
 
-def build_heatmap(table, *, chart_type, x, ys, color, value, title, x_label, y_label) -> Plan:
+def _columns(table, x, ys, value):
+    """(x, y, value column or None). Without a value column, a numeric y given by the
+    caller is the value itself: one row, its mean per x (an hourly pattern)."""
     if ys is not None and len(ys) != 1:
         raise InputError("heatmap takes a single y column.", field="y")
     x = table.pick(x, "x", [])
     y = table.pick(ys[0] if ys else None, "y", [x])
-    value = table.pick(value, "value", [x, y], numeric=True)
-    vals = table.numbers(value, "value")
+    if value is None and table.is_numeric(y):
+        others = [c for c in table.columns if c not in (x, y) and table.is_numeric(c)]
+        if ys is not None or not others:
+            return x, y, None
+    return x, y, table.pick(value, "value", [x, y], numeric=True)
+
+
+def _grid(table, x: str, y: str, value: str | None):
+    """(grid of cell means, x labels, y labels, reduction, rows used)."""
     x_cats, x_codes, x_red = heatmap_axis(table, x, "x")
-    y_cats, y_codes, y_red = heatmap_axis(table, y, "y")
-    ok = (x_codes >= 0) & (y_codes >= 0)
+    if value is None:
+        vals = table.numbers(y, "y")
+        y_cats, y_codes, y_red = [y], np.zeros(table.n, dtype=np.int64), None
+    else:
+        vals = table.numbers(value, "value")
+        y_cats, y_codes, y_red = heatmap_axis(table, y, "y")
+    ok = (x_codes >= 0) & (y_codes >= 0) & np.isfinite(vals)
     nx, ny = len(x_cats), len(y_cats)
     grid = group_mean(y_codes[ok] * nx + x_codes[ok], nx * ny, vals[ok]).reshape(ny, nx)
+    return grid, x_cats, y_cats, x_red or y_red, int(ok.sum())
+
+
+def build_heatmap(table, *, chart_type, x, ys, color, value, title, x_label, y_label) -> Plan:
+    x, y, value = _columns(table, x, ys, value)
+    grid, x_cats, y_cats, reduced, used = _grid(table, x, y, value)
     cells = int(np.isfinite(grid).sum())
     cmap = _colormap(plain_color(table, color))
-    sampling = x_red or y_red or ("mean" if cells < table.n else None)
+    sampling = reduced or ("mean" if cells < used else None)
     rotation, margins = x_label_layout(x_cats, 25)
     # Numbers grow upwards; categories read top-down in first-appearance order.
-    origin = "lower" if table.is_numeric(y) else "upper"
+    origin = "lower" if value is not None and table.is_numeric(y) else "upper"
+    shown = value or y
     draw = _drawer(
-        grid, cmap, origin=origin, value=value, x_cats=x_cats, y_cats=y_cats, rotation=rotation
+        grid, cmap, origin=origin, value=shown, x_cats=x_cats, y_cats=y_cats, rotation=rotation
     )
+    default_title = f"{shown} by {x} and {y}" if value else f"Mean {y} by {x}"
     return Plan(
         chart_type=chart_type,
-        title=title or f"{value} by {x} and {y}",
+        title=title or default_title,
         x_label=x_label or x,
-        y_label=y_label or y,
+        y_label=y_label or (y if value else ""),
         draw=draw,
         data_rows=cells,
         original_rows=table.n,
@@ -118,4 +148,5 @@ def build_heatmap(table, *, chart_type, x, ys, color, value, title, x_label, y_l
         sampling=sampling,
         margins=margins,
         grid=False,
+        columns={"x": x, "y": [y], "value": value},
     )

@@ -42,6 +42,7 @@ class Plan:
     sampling: str | None
     margins: dict | None = None  # overrides of MARGINS
     grid: bool = True
+    columns: dict | None = None  # the columns drawn: {"x": ..., "y": [...], "color": ...}
 
 
 def figure_for(plan: Plan) -> Figure:
@@ -86,8 +87,10 @@ def x_label_layout(labels: list[str], max_ticks: int) -> tuple[int, dict]:
 
     Decided before drawing from the label lengths: measuring text would need a draw pass.
     """
-    shown = [short_label(labels[i]) for i in tick_positions(len(labels), max_ticks)]
-    if len(shown) <= 12 and sum(map(len, shown)) <= 90:
+    shown = [short_label(labels[i] or "") for i in tick_positions(len(labels), max_ticks)]
+    # Upright when they fit side by side: few labels, or many short ones (hours 0-23).
+    fits = sum(len(label) * 6.5 + 14 for label in shown) <= 0.85 * WIDTH_PX
+    if (len(shown) <= 12 and sum(map(len, shown)) <= 90) or (len(shown) <= 30 and fits):
         return 0, {}
     rotation = 40 if len(shown) <= 25 else 90
     char_px = 6.5 if rotation == 40 else 5.8  # 9 pt at 40 degrees, 8 pt upright
@@ -103,7 +106,7 @@ def x_label_layout(labels: list[str], max_ticks: int) -> tuple[int, dict]:
 def category_ticks(ax, labels: list[str], max_ticks: int, axis: str = "x", rotation: int = 0):
     """Label integer positions with (truncated) category names, at most max_ticks of them."""
     positions = tick_positions(len(labels), max_ticks)
-    shown = [short_label(labels[i]) for i in positions]
+    shown = [short_label(labels[i] or "") for i in positions]
     if axis == "y":
         ax.set_yticks(positions, shown, parse_math=False)
     elif rotation == 90:

@@ -1,5 +1,5 @@
-"""line, area and timeseries: series over a numeric, time or category x axis (LTTB past
-the point budget)."""
+"""line, area and timeseries: series over a numeric, time or category x axis. A missing
+reading breaks the line; LTTB past the point budget keeps peaks and dips."""
 
 from __future__ import annotations
 
@@ -7,42 +7,73 @@ import numpy as np
 from matplotlib import dates as mdates
 
 from .layout import Plan, add_legend, category_ticks, plain_color, series_colors, x_label_layout
-from .reduce import lttb
+from .reduce import line_with_gaps
 from .style import LINE_POINT_BUDGET, SMALL_SERIES_MARKERS
 from .table import Table
 
 
-def x_axis(table: Table, x: str, timeseries: bool):
-    """(positions, kind, labels): numeric floats, datetime64 or category positions."""
-    if timeseries:
-        return table.datetimes(x, "x"), "datetime", None
+def x_axis(table: Table, x: str, force_time: bool = False):
+    """(positions, kind, labels, present): datetime64 for dates and times (always for
+    timeseries), numbers, or category positions; `present` marks rows with an x."""
+    if force_time or table.is_temporal(x):
+        xs = table.datetimes(x, "x")
+        return xs, "datetime", None, ~np.isnat(xs)
     if table.is_numeric(x):
-        return table.numbers(x, "x"), "numeric", None
+        xs = table.numbers(x, "x")
+        return xs, "numeric", None, np.isfinite(xs)
     labels = table.labels(x, "x")
-    return np.arange(len(labels), dtype=np.float64), "category", labels
+    present = np.fromiter((label is not None for label in labels), dtype=bool, count=len(labels))
+    return np.arange(len(labels), dtype=np.float64), "category", labels, present
 
 
 def is_sorted(a: np.ndarray) -> bool:
     return a.shape[0] < 2 or bool(np.all(a[1:] >= a[:-1]))
 
 
+def set_time_axis(ax) -> None:
+    """Compact date labels: hours under a day, then days, months, years as the span grows."""
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _prepared_x(table, x: str, ys: list[str], force_time: bool):
+    """x positions and y series over the rows that have an x, sorted by x (not categories)."""
+    xs, kind, labels, present = x_axis(table, x, force_time)
+    series = [table.numbers(col, "y") for col in ys]
+    if not present.all():
+        xs, series = xs[present], [s[present] for s in series]
+        if kind == "category":
+            labels = [label for label, keep in zip(labels, present, strict=True) if keep]
+            xs = np.arange(len(labels), dtype=np.float64)
+    if kind != "category" and not is_sorted(xs):
+        order = np.argsort(xs, kind="stable")
+        xs = xs[order]
+        series = [s[order] for s in series]
+    return xs, kind, labels, series
+
+
 def _reduce(xs: np.ndarray, kind: str, series: list[np.ndarray]):
-    """(drawn [(x, y)], rows kept in any series) after LTTB past the budget."""
+    """([(x, y)] to draw, with NaN where a line breaks; rows drawn; whether LTTB reduced)."""
     x_num = xs.astype("int64").astype(np.float64) if kind == "datetime" else xs
-    n = xs.shape[0]
     drawn = []
-    kept_rows = np.zeros(n, dtype=bool)
+    kept_rows = np.zeros(xs.shape[0], dtype=bool)
+    sampled = False
     for s in series:
-        idx = lttb(x_num, s, LINE_POINT_BUDGET) if n > LINE_POINT_BUDGET else np.arange(n)
-        kept_rows[idx] = True
-        drawn.append((xs[idx], s[idx]))
-    return drawn, int(kept_rows.sum())
+        rows, breaks = line_with_gaps(x_num, s, LINE_POINT_BUDGET)
+        sampled |= int(np.isfinite(s).sum()) > LINE_POINT_BUDGET
+        kept_rows[rows] = True
+        sx, sy = xs[rows], s[rows]
+        # A repeated x with a NaN y after each break: matplotlib lifts the pen there.
+        drawn.append((np.insert(sx, breaks + 1, sx[breaks]), np.insert(sy, breaks + 1, np.nan)))
+    return drawn, int(kept_rows.sum()), sampled
 
 
 def _drawer(drawn, ys, colours, *, area: bool, kind: str, labels, rotation: int):
     def draw(fig, ax):
         for (sx, sy), name, colour in zip(drawn, ys, colours, strict=True):
-            few = len(sx) <= SMALL_SERIES_MARKERS
+            finite = np.isfinite(sy)
+            few = int(finite.sum()) <= SMALL_SERIES_MARKERS
             ax.plot(
                 sx,
                 sy,
@@ -56,11 +87,12 @@ def _drawer(drawn, ys, colours, *, area: bool, kind: str, labels, rotation: int)
                 zorder=3,
             )
             if area:
-                ax.fill_between(sx, sy, 0, color=colour, alpha=0.25, linewidth=0, zorder=2)
+                filled = np.where(finite, sy, 0.0)
+                ax.fill_between(
+                    sx, filled, 0, where=finite, color=colour, alpha=0.25, linewidth=0, zorder=2
+                )
         if kind == "datetime":
-            locator = mdates.AutoDateLocator()
-            ax.xaxis.set_major_locator(locator)
-            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+            set_time_axis(ax)
         elif kind == "category":
             category_ticks(ax, labels, 12, rotation=rotation)
         if len(ys) > 1:
@@ -75,14 +107,8 @@ def build_line_like(table, *, chart_type, x, ys, color, value, title, x_label, y
     for col in ys:
         table.require(col, "y")
     color = plain_color(table, color)
-    xs, kind, labels = x_axis(table, x, chart_type == "timeseries")
-    series = [table.numbers(col, "y") for col in ys]
-    if kind != "category" and not is_sorted(xs):
-        order = np.argsort(xs, kind="stable")
-        xs = xs[order]
-        series = [s[order] for s in series]
-    drawn, kept = _reduce(xs, kind, series)
-    sampled = table.n > LINE_POINT_BUDGET
+    xs, kind, labels, series = _prepared_x(table, x, ys, chart_type == "timeseries")
+    drawn, kept, sampled = _reduce(xs, kind, series)
     rotation, margins = x_label_layout(labels, 12) if kind == "category" else (0, {})
     draw = _drawer(
         drawn,
@@ -106,4 +132,5 @@ def build_line_like(table, *, chart_type, x, ys, color, value, title, x_label, y
         sampled=sampled,
         sampling="lttb" if sampled else None,
         margins=margins,
+        columns={"x": x, "y": ys},
     )

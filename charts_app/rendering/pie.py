@@ -15,12 +15,19 @@ def _slices(table, x: str, y: str):
     """(labels, sizes, colours, grouped into Others, several rows per slice)."""
     cats, codes = codes_first_seen(table.labels(x, "x"))
     vals = table.numbers(y, "y")
-    if (vals < 0).any():
-        bad = int(np.argmax(vals < 0))
+    with np.errstate(invalid="ignore"):
+        negative = vals < 0
+    if negative.any():
+        bad = int(np.argmax(negative))
         raise InputError(
             f"Column {y!r} row {bad}: pie slices cannot be negative ({vals[bad]:g}).", field="y"
         )
-    sums = np.bincount(codes, weights=vals, minlength=len(cats))
+    # A row without a category or a reading is left out, and so is a category without one.
+    used = (codes >= 0) & np.isfinite(vals)
+    sums = np.bincount(codes[used], weights=vals[used], minlength=len(cats))
+    counted = np.bincount(codes[used], minlength=len(cats)) > 0
+    cats = [c for c, keep in zip(cats, counted, strict=True) if keep]
+    sums = sums[counted]
     if not sums.sum() > 0:
         raise InputError(
             f"Column {y!r} sums to zero; a pie chart needs positive values.", field="y"
@@ -35,7 +42,7 @@ def _slices(table, x: str, y: str):
         labels.append("Others")
         sizes.append(float(sums[order[PIE_MAX_SLICES:]].sum()))
         colours.append(OTHERS_COLOR)
-    return labels, sizes, colours, grouped, len(cats) < table.n
+    return labels, sizes, colours, grouped, len(cats) < int(used.sum())
 
 
 def build_pie(table, *, chart_type, x, ys, color, value, title, x_label, y_label) -> Plan:
@@ -75,4 +82,5 @@ def build_pie(table, *, chart_type, x, ys, color, value, title, x_label, y_label
         sampled=grouped or aggregated,
         sampling="topN" if grouped else ("sum" if aggregated else None),
         grid=False,
+        columns={"x": x, "y": [y]},
     )

@@ -85,22 +85,43 @@ def grid_reduce(
         key = key * (int(groups.max()) + 1) + groups
     _, first = np.unique(key, return_index=True)
     extremes = [xs.argmin(), xs.argmax(), ys.argmin(), ys.argmax()]
-    if extra is not None:
-        extremes += [extra.argmin(), extra.argmax()]
+    if extra is not None and np.isfinite(extra).any():
+        extremes += [np.nanargmin(extra), np.nanargmax(extra)]
     return np.unique(np.concatenate([first, np.array(extremes, dtype=np.int64)]))
 
 
+def line_with_gaps(x_num: np.ndarray, y: np.ndarray, budget: int):
+    """Rows to draw of one series, and where the line breaks.
+
+    Missing readings (NaN) are gaps: LTTB picks at most `budget` of the finite points,
+    and the line breaks between two picked points with a gap anywhere between them.
+    Returns (picked row indices, positions in the picked list after which a break goes).
+    """
+    finite = np.isfinite(y)
+    rows = np.flatnonzero(finite)
+    if rows.size > budget:
+        rows = rows[lttb(x_num[rows], y[rows], budget)]
+    gaps_so_far = np.cumsum(~finite)
+    breaks = np.flatnonzero(gaps_so_far[rows[1:]] != gaps_so_far[rows[:-1]])
+    return rows, breaks
+
+
 def group_mean(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
-    counts = np.bincount(codes, minlength=n_groups)
-    sums = np.bincount(codes, weights=values, minlength=n_groups)
+    """The mean of `values` per code; codes < 0 and NaN values are left out (NaN: no value)."""
+    ok = (codes >= 0) & np.isfinite(values)
+    counts = np.bincount(codes[ok], minlength=n_groups)
+    sums = np.bincount(codes[ok], weights=values[ok], minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         return sums / counts
 
 
-def codes_first_seen(labels: list[str]) -> tuple[list[str], np.ndarray]:
+def codes_first_seen(labels: list) -> tuple[list[str], np.ndarray]:
+    """Categories in order of first appearance and a code per row (-1 where missing)."""
     index: dict[str, int] = {}
     codes = np.fromiter(
-        (index.setdefault(v, len(index)) for v in labels), dtype=np.int64, count=len(labels)
+        (-1 if v is None else index.setdefault(v, len(index)) for v in labels),
+        dtype=np.int64,
+        count=len(labels),
     )
     return list(index), codes
 

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from charts_app.chart_kinds import CHART_TYPES, FORMATS
 from core.errors import InputError
 
+from .args import clean_text, column_arg, columns_arg
 from .bars import build_bar
 from .distributions import build_distribution, build_histogram
 from .encode import encode
@@ -23,7 +24,7 @@ from .lines import build_line_like
 from .pie import build_pie
 from .scatter import build_scatter
 from .style import CONTENT_TYPES, HEIGHT_PX, MAX_ROWS_DEFAULT, WIDTH_PX
-from .table import Table, clean_text, column_arg, columns_arg
+from .table import Table
 
 _BUILDERS = {
     "line": partial(build_line_like, chart_type="line"),
@@ -67,6 +68,7 @@ class RenderedChart:
     sampling: str | None
     render_ms: float
     title: str
+    columns: dict | None = None  # the columns drawn (defaults filled in)
 
 
 def prepare(
@@ -99,7 +101,7 @@ def prepare(
     }
     x = column_arg(x, "x")
     value = column_arg(value, "value")
-    ys = columns_arg(y)
+    ys = columns_arg(y, table.columns)
     if color is not None and not isinstance(color, str):
         raise InputError(
             "color must be a colour name, a hex colour or a column name.", field="color"
@@ -155,6 +157,7 @@ def render_chart(
         sampling=plan.sampling,
         render_ms=round((time.perf_counter() - started) * 1000.0, 3),
         title=plan.title,
+        columns=plan.columns,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from matplotlib import colormaps
 
 from core.errors import InputError
 
@@ -18,7 +19,7 @@ from .layout import (
     short_label,
     x_label_layout,
 )
-from .lines import x_axis
+from .lines import set_time_axis, x_axis
 from .reduce import grid_reduce
 from .style import BAR_MAX_CATEGORIES, HEATMAP_CMAP, OTHERS_COLOR, PALETTE, SCATTER_POINT_BUDGET
 
@@ -33,22 +34,22 @@ class _Colouring:
     names: list[str] = field(default_factory=list)
 
 
-def _category_codes(cats: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Codes for the ten most frequent categories (in first-appearance order); the rest
-    share one more code, drawn grey as "Others"."""
-    uniq, inverse, counts = np.unique(
-        np.array(cats, dtype=object), return_inverse=True, return_counts=True
-    )
-    first_seen: dict = {}
+def _category_codes(cats: list[str | None]) -> tuple[np.ndarray, list[str]]:
+    """Codes for the ten most frequent categories (in first-appearance order); the rest,
+    and points without a category, share one more code, drawn grey as "Others"."""
+    counts: dict[str, int] = {}
+    first_seen: dict[str, int] = {}
     for i, c in enumerate(cats):
-        first_seen.setdefault(c, i)
-    top = sorted(range(len(uniq)), key=lambda k: (-counts[k], first_seen[uniq[k]]))[: len(PALETTE)]
-    top.sort(key=lambda k: first_seen[uniq[k]])
-    remap = np.full(len(uniq), len(top), dtype=np.int64)
-    for code, k in enumerate(top):
-        remap[k] = code
-    names = [str(uniq[k]) for k in top] + (["Others"] if len(uniq) > len(top) else [])
-    return remap[inverse], names
+        if c is not None:
+            counts[c] = counts.get(c, 0) + 1
+            first_seen.setdefault(c, i)
+    top = sorted(counts, key=lambda c: (-counts[c], first_seen[c]))[: len(PALETTE)]
+    top.sort(key=first_seen.__getitem__)
+    code_of = {c: k for k, c in enumerate(top)}
+    others = len(top)
+    codes = np.fromiter((code_of.get(c, others) for c in cats), dtype=np.int64, count=len(cats))
+    names = top + (["Others"] if len(counts) > len(top) or None in cats else [])
+    return codes, names
 
 
 def _colouring(table, column: str | None) -> _Colouring:
@@ -61,21 +62,25 @@ def _colouring(table, column: str | None) -> _Colouring:
     return _Colouring(column=column, codes=codes, names=names)
 
 
-def _reduce(xs, series, ys, colouring: _Colouring, n: int):
-    """[(name, x, y, row indices)] per series, and whether points were dropped."""
+def _reduce(x_num, xs, series, ys, colouring: _Colouring, present):
+    """[(name, x, y, row indices)] per series (rows with both values only), and whether
+    points were dropped to keep within the budget."""
     drawn = []
+    sampled = False
     for name, s in zip(ys, series, strict=True):
-        if n > SCATTER_POINT_BUDGET:
+        rows = np.flatnonzero(present & np.isfinite(s))
+        if rows.size > SCATTER_POINT_BUDGET:
+            sampled = True
             # Up to 6 extremes join the grid cells: keep the total within the budget.
             if colouring.codes is None:
                 cells = SCATTER_POINT_BUDGET - 6
             else:
                 cells = max(2048, SCATTER_POINT_BUDGET // len(colouring.names))
-            idx = grid_reduce(xs, s, cells, extra=colouring.values, groups=colouring.codes)
-        else:
-            idx = np.arange(n)
-        drawn.append((name, xs[idx], s[idx], idx))
-    return drawn, n > SCATTER_POINT_BUDGET
+            extra = None if colouring.values is None else colouring.values[rows]
+            groups = None if colouring.codes is None else colouring.codes[rows]
+            rows = rows[grid_reduce(x_num[rows], s[rows], cells, extra=extra, groups=groups)]
+        drawn.append((name, xs[rows], s[rows], rows))
+    return drawn, sampled
 
 
 def _draw_by_category(ax, sx, sy, codes, colouring: _Colouring, size, alpha) -> None:
@@ -109,7 +114,8 @@ def _drawer(drawn, colours, colouring: _Colouring, kind, labels, rotation, total
                     sx,
                     sy,
                     c=colouring.values[idx],
-                    cmap=HEATMAP_CMAP,
+                    cmap=colormaps[HEATMAP_CMAP].with_extremes(bad=OTHERS_COLOR),
+                    plotnonfinite=True,  # a point without a colour value is drawn grey
                     s=size,
                     alpha=alpha,
                     linewidths=0,
@@ -126,6 +132,8 @@ def _drawer(drawn, colours, colouring: _Colouring, kind, labels, rotation, total
                 )
         if kind == "category":
             category_ticks(ax, labels, BAR_MAX_CATEGORIES, rotation=rotation)
+        elif kind == "datetime":
+            set_time_axis(ax)
         if len(drawn) > 1:
             add_legend(ax, total)
 
@@ -141,16 +149,19 @@ def build_scatter(table, *, chart_type, x, ys, color, value, title, x_label, y_l
     plain = None if column else check_color(color)
     if column and len(ys) > 1:
         raise InputError("Colouring by a column needs a single y column.", field="color")
-    xs, kind, labels = x_axis(table, x, False)
+    xs, kind, labels, present = x_axis(table, x)
     series = [table.numbers(col, "y") for col in ys]
     colouring = _colouring(table, column)
-    drawn, sampled = _reduce(xs, series, ys, colouring, table.n)
+    x_num = xs.astype("int64").astype(np.float64) if kind == "datetime" else xs
+    drawn, sampled = _reduce(x_num, xs, series, ys, colouring, present)
     total = sum(len(d[3]) for d in drawn)
     rotation, margins = (
         x_label_layout(labels, BAR_MAX_CATEGORIES) if kind == "category" else (0, {})
     )
     colours = series_colors(len(ys), plain)
     kept = np.unique(np.concatenate([d[3] for d in drawn]))
+    if kind == "category":
+        labels = [label if label is not None else "" for label in labels]
     return Plan(
         chart_type=chart_type,
         title=title or f"{', '.join(ys)} by {x}",
@@ -162,4 +173,5 @@ def build_scatter(table, *, chart_type, x, ys, color, value, title, x_label, y_l
         sampled=sampled,
         sampling="grid" if sampled else None,
         margins=margins,
+        columns={"x": x, "y": ys, "color": column},
     )

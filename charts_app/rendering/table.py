@@ -1,5 +1,10 @@
 """The records as a table: columns in first-seen order, typed conversions with errors
-that name the column, the row and what to change."""
+that name the column, the row and what to change.
+
+Missing readings are gaps, not errors: None, NaN, an empty string ("nan" too) and a
+record without the key become NaN (numbers), None (labels) or NaT (times). Only a column
+with no value at all is refused.
+"""
 
 from __future__ import annotations
 
@@ -10,48 +15,25 @@ import numpy as np
 
 from core.errors import InputError, PayloadTooLarge
 
-from .style import MAX_ABS_VALUE, MAX_TEXT_LENGTH, MAX_YEAR, MIN_YEAR
+from .style import MAX_ABS_VALUE, MAX_YEAR, MIN_YEAR
+from .times import ParsedTimes, looks_temporal, parse_times
 
 MISSING = object()  # a record without the key
 NUMERIC_TYPES = (int, float, np.integer, np.floating)
+_MISSING_STRINGS = {"", "nan", "NaN", "NAN", "null", "None"}
 
 
-def clean_text(text, field: str) -> str | None:
-    if text is None:
-        return None
-    if not isinstance(text, str):
-        raise InputError(f"{field} must be a string.", field=field)
-    text = " ".join(text.split())
-    if not text:
-        return None
-    return text if len(text) <= MAX_TEXT_LENGTH else text[: MAX_TEXT_LENGTH - 1] + "…"
-
-
-def column_arg(name, field: str) -> str | None:
-    if name is None:
-        return None
-    if not isinstance(name, str) or not name:
-        raise InputError(f"{field} must be a column name (a non-empty string).", field=field)
-    return name
-
-
-def columns_arg(y) -> list[str] | None:
-    if y is None:
-        return None
-    if isinstance(y, str):
-        y = [y]
-    if not isinstance(y, (list, tuple)) or not y:
-        raise InputError("y must be a column name or a non-empty list of column names.", field="y")
-    out: list[str] = []
-    for name in y:
-        if not isinstance(name, str) or not name:
-            raise InputError(
-                "y must be a column name or a non-empty list of column names.", field="y"
-            )
-        if name in out:
-            raise InputError(f"y lists column {name!r} twice.", field="y")
-        out.append(name)
-    return out
+def is_missing(value) -> bool:
+    """None, a record without the key, NaN, or an empty/"nan" string."""
+    if value is None or value is MISSING:
+        return True
+    if isinstance(value, float):
+        return value != value  # NaN
+    if isinstance(value, str):
+        return value.strip() in _MISSING_STRINGS
+    if isinstance(value, np.floating):
+        return bool(np.isnan(value))
+    return False
 
 
 def fmt_number(v: float) -> str:
@@ -67,6 +49,7 @@ class Table:
         self.rows = rows
         self.columns = columns
         self.n = len(rows)
+        self._times: dict[str, ParsedTimes] = {}
 
     @classmethod
     def from_records(cls, data, max_rows: int) -> Table:
@@ -140,58 +123,64 @@ class Table:
         return [row.get(col, MISSING) for row in self.rows]
 
     def is_numeric(self, col: str) -> bool:
-        """Whether a column holds numbers or numeric strings (None/NaN fail later, loudly)."""
-        vals = self.values(col)
+        """Whether the column's present values are numbers or numeric strings."""
         found = False
-        for t in set(map(type, vals)):
-            if t is type(None) or t is object:  # null or missing (MISSING): refused when converted
+        for v in self.values(col):
+            if is_missing(v):
                 continue
-            if t is bool or t is np.bool_:
+            if isinstance(v, (bool, np.bool_)):
                 return False
-            if issubclass(t, NUMERIC_TYPES):
+            if isinstance(v, NUMERIC_TYPES):
                 found = True
-            elif t is str:
-                for v in vals:
-                    if type(v) is str:
-                        try:
-                            float(v)
-                        except ValueError:
-                            return False
+            elif isinstance(v, str):
+                try:
+                    float(v)
+                except ValueError:
+                    return False
                 found = True
             else:
                 return False
         return found
 
+    def is_temporal(self, col: str) -> bool:
+        """Whether every present value is a date or time that parses (see times.py)."""
+        return self._parsed_times(col).values is not None
+
     # -- conversion
 
     def numbers(self, col: str, field: str) -> np.ndarray:
-        """The column as finite float64; refuses missing, None, bool, NaN, Infinity, text."""
+        """The column as float64, NaN where a reading is missing; refuses booleans,
+        Infinity, text and a column without any value."""
         vals = self.values(col)
-        types = set(map(type, vals))
-        if types <= {int, float}:
+        if set(map(type, vals)) <= {int, float}:
             try:
                 arr = np.array(vals, dtype=np.float64)
             except OverflowError:
                 arr = None
             if arr is not None:
-                finite = np.isfinite(arr)
-                if finite.all():
-                    return check_magnitude(arr, col, field)
-                bad = int(np.argmin(finite))
-                raise InputError(_not_finite_message(col, bad, vals[bad]), field=field)
+                return self._checked(arr, col, field, vals)
         out = np.empty(len(vals), dtype=np.float64)
         for i, v in enumerate(vals):
             out[i] = _to_number(v, col, i, field)
-        return check_magnitude(out, col, field)
+        return self._checked(out, col, field, vals)
 
-    def labels(self, col: str, field: str) -> list[str]:
-        """The column as category labels; refuses missing/None/nested values."""
-        out = []
+    def _checked(self, arr: np.ndarray, col: str, field: str, vals: list) -> np.ndarray:
+        infinite = np.isinf(arr)
+        if infinite.any():
+            bad = int(np.argmax(infinite))
+            raise InputError(_not_finite_message(col, bad, vals[bad]), field=field)
+        if not np.isfinite(arr).any():
+            raise InputError(_empty_message(col), field=field)
+        return check_magnitude(arr, col, field)
+
+    def labels(self, col: str, field: str) -> list[str | None]:
+        """The column as category labels, None where missing; refuses nested values."""
+        out: list[str | None] = []
         for i, v in enumerate(self.values(col)):
-            if type(v) is str:
+            if is_missing(v):
+                out.append(None)
+            elif type(v) is str:
                 out.append(v)
-            elif v is MISSING or v is None:
-                raise InputError(_missing_message(col, i, v), field=field)
             elif isinstance(v, (bool, np.bool_)):
                 out.append(str(bool(v)))
             elif isinstance(v, NUMERIC_TYPES):
@@ -206,45 +195,48 @@ class Table:
                     f"Column {col!r} row {i}: {type(v).__name__} values cannot be used as labels.",
                     field=field,
                 )
+        if all(label is None for label in out):
+            raise InputError(_empty_message(col), field=field)
         return out
 
-    def datetimes(self, col: str, field: str) -> np.ndarray:
-        """ISO-8601 strings (or date/datetime objects) as UTC datetime64[ms]; naive means UTC."""
-        out = []
-        for i, v in enumerate(self.values(col)):
-            if v is MISSING or v is None:
-                raise InputError(_missing_message(col, i, v), field=field)
-            if isinstance(v, str):
-                try:
-                    parsed = dt.datetime.fromisoformat(v.strip())
-                except ValueError:
-                    raise InputError(
-                        f"Column {col!r} row {i}: {_preview(v)} is not an ISO-8601 date/time "
-                        "(e.g. 2026-11-28T10:00:00Z, 2026-11-28 10:00 or 2026-11-28).",
-                        field=field,
-                    ) from None
-            elif isinstance(v, dt.datetime):
-                parsed = v
-            elif isinstance(v, dt.date):
-                parsed = dt.datetime(v.year, v.month, v.day)
+    def _parsed_times(self, col: str) -> ParsedTimes:
+        if col not in self._times:
+            vals = self.values(col)
+            if looks_temporal(vals, is_missing):
+                self._times[col] = parse_times(vals, is_missing)
             else:
-                raise InputError(
-                    f"Column {col!r} row {i}: {_preview(v)} is not an ISO-8601 date/time string.",
-                    field=field,
-                )
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=dt.UTC)  # naive times are taken as UTC
-            if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-                # matplotlib's date axis pads past the data and fails near years 1 and 9999.
-                raise InputError(
-                    f"Column {col!r} row {i}: {_preview(v)} is outside the years "
-                    f"{MIN_YEAR}-{MAX_YEAR}.",
-                    field=field,
-                )
-            # Epoch seconds, not datetime objects: numpy converts a list of datetimes ~6x slower.
-            out.append(parsed.timestamp())
-        millis = np.round(np.array(out, dtype=np.float64) * 1000.0).astype(np.int64)
-        return millis.astype("datetime64[ms]")
+                bad = next((i for i, v in enumerate(vals) if not is_missing(v)), None)
+                self._times[col] = ParsedTimes(None, bad_row=bad, reason="format")
+        return self._times[col]
+
+    def datetimes(self, col: str, field: str) -> np.ndarray:
+        """Dates and times as naive datetime64[ms] in the data's wall-clock time, NaT where
+        missing (times.py)."""
+        parsed = self._parsed_times(col)
+        if parsed.values is not None:
+            if np.isnat(parsed.values).all():
+                raise InputError(_empty_message(col), field=field)
+            return parsed.values
+        vals = self.values(col)
+        if parsed.bad_row is None:
+            raise InputError(_empty_message(col), field=field)
+        i = self._first_unparsed(vals, parsed.bad_row)
+        if parsed.reason == "range":
+            message = f"is outside the years {MIN_YEAR}-{MAX_YEAR}."
+        else:
+            message = (
+                "is not an ISO-8601 date/time (e.g. 2026-11-28T10:00:00Z, "
+                "2026-11-28 10:00 or 2026-11-28)."
+            )
+        raise InputError(f"Column {col!r} row {i}: {_preview(vals[i])} {message}", field=field)
+
+    @staticmethod
+    def _first_unparsed(vals: list, start: int) -> int:
+        """The row to name in the error: the first present value that does not parse."""
+        for i in range(start, len(vals)):
+            if not is_missing(vals[i]) and parse_times([vals[i]], is_missing).values is None:
+                return i
+        return start
 
 
 def _preview(v) -> str:
@@ -255,19 +247,17 @@ def _preview(v) -> str:
 def _not_finite_message(col: str, i: int, v) -> str:
     return (
         f"Column {col!r} row {i}: {_preview(v)} is not a finite number "
-        "(NaN and Infinity are refused)."
+        "(Infinity is refused; send null for a missing reading)."
     )
 
 
-def _missing_message(col: str, i: int, v) -> str:
-    if v is MISSING:
-        return f"Row {i} has no value for column {col!r}; every row needs one."
-    return f"Column {col!r} row {i} is null; missing values are refused, drop or fill those rows."
+def _empty_message(col: str) -> str:
+    return f"Column {col!r} has no values (every row is missing or null); nothing to draw."
 
 
 def _to_number(v, col: str, i: int, field: str) -> float:
-    if v is MISSING or v is None:
-        raise InputError(_missing_message(col, i, v), field=field)
+    if is_missing(v):
+        return math.nan
     if isinstance(v, (bool, np.bool_)):
         raise InputError(f"Column {col!r} row {i}: {v!r} is a boolean, not a number.", field=field)
     if isinstance(v, (str, *NUMERIC_TYPES)):
@@ -285,7 +275,8 @@ def _to_number(v, col: str, i: int, field: str) -> float:
 def check_magnitude(arr: np.ndarray, col: str, field: str) -> np.ndarray:
     """Refuse values so large that axis arithmetic (ranges, ticks) would overflow."""
     if arr.size:
-        big = np.abs(arr) > MAX_ABS_VALUE
+        with np.errstate(invalid="ignore"):
+            big = np.abs(arr) > MAX_ABS_VALUE
         if big.any():
             row = int(np.argmax(big))
             raise InputError(
@@ -294,6 +285,3 @@ def check_magnitude(arr: np.ndarray, col: str, field: str) -> np.ndarray:
                 field=field,
             )
     return arr
-
-
-_LEVELS = np.arange(256, dtype=np.int64)

@@ -6,14 +6,18 @@ images     checks on uploaded bytes
 healing    late uploads and session-folder races
 lifecycle  deleting charts and sessions, pruning by age, leases
 sync       re-homing fallbacks, the orphan check
-seed       the seed's Python API
+agent      generate_chart as the Aeris-AQ agent calls it (its names, its answer keys)
+seed       the in-process Python API (sync and async), the seed's service objects
 """
 
+from .agent import STATIC_NOTICE, chart_answer, columns_used, error_answer, sampling_notice
 from .charts import (
     ChartCreateResult,
     chart_as_dict,
     chart_create,
     chart_store,
+    public_url,
+    records_of,
     request_fingerprint,
 )
 from .healing import chart_adopt_remote, heal_after_folder_deletion
@@ -30,12 +34,35 @@ from .lifecycle import (
 from .seed import (
     ChartStorageService,
     VisualizationService,
+    acleanup_old_charts,
+    adelete_session_charts,
+    agenerate_chart,
+    asave_chart,
+    cleanup_old_charts,
+    delete_session_charts,
+    generate_chart,
     get_chart_storage_service,
     get_visualization_service,
+    save_chart,
 )
 from .sync import RehomeResult, SyncReport, charts_rehome, charts_sync
 
 __all__ = [
+    "STATIC_NOTICE",
+    "chart_answer",
+    "error_answer",
+    "columns_used",
+    "sampling_notice",
+    "acleanup_old_charts",
+    "adelete_session_charts",
+    "agenerate_chart",
+    "asave_chart",
+    "cleanup_old_charts",
+    "delete_session_charts",
+    "generate_chart",
+    "public_url",
+    "records_of",
+    "save_chart",
     "ChartCreateResult",
     "ChartStorageService",
     "DeleteResult",

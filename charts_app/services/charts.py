@@ -135,13 +135,31 @@ def chart_store(
     return heal_after_folder_deletion(chart, content=content, started=created_at)
 
 
+def public_url(url: str) -> str:
+    """A chart URL as answers give it: a local chart's `/charts/...` stays relative unless
+    CHARTS_PUBLIC_URL makes it absolute (never the request's Host header)."""
+    if url.startswith("/") and conf.PUBLIC_URL:
+        return conf.PUBLIC_URL + url
+    return url
+
+
+def records_of(data):
+    """The records to draw: a list of records, or the rows of an object with
+    `to_dict(orient="records")` (a pandas DataFrame; pandas is not a dependency)."""
+    to_dict = getattr(data, "to_dict", None)
+    if callable(to_dict) and not isinstance(data, dict):
+        return to_dict(orient="records")
+    return data
+
+
 def chart_as_dict(chart: Chart) -> dict:
     """The seed's answer shape for a stored chart."""
     meta = chart.meta or {}
+    url = public_url(chart.url)
     return {
         "id": str(chart.id),
         "chart_id": str(chart.id),
-        "url": chart.url,
+        "url": url,
         "backend": chart.backend,
         "session_id": chart.session_id,
         "chart_type": chart.chart_type,
@@ -151,7 +169,7 @@ def chart_as_dict(chart: Chart) -> dict:
         "width": chart.width,
         "height": chart.height,
         "created_at": chart.created_at.isoformat(),
-        "markdown": chart.markdown,
+        "markdown": f"![Chart]({url})",
         "data_rows": meta.get("data_rows"),
         "original_rows": meta.get("original_rows"),
         "sampled": meta.get("sampled", False),
@@ -163,8 +181,9 @@ class ChartCreateResult:
     chart: Chart | None = None
     rendered: object = None
     created: bool = True
+    chart_type: str = ""
 
-    def inline_answer(self, chart_type: str) -> dict:
+    def inline_answer(self, chart_type: str | None = None) -> dict:
         """The answer for output "base64": the image as a data URI, nothing stored."""
         rendered = self.rendered
         encoded = base64.b64encode(rendered.content).decode("ascii")
@@ -172,7 +191,7 @@ class ChartCreateResult:
         return {
             "data_uri": data_uri,
             "markdown": f"![Chart]({data_uri})",
-            "chart_type": chart_type,
+            "chart_type": chart_type or self.chart_type,
             "format": rendered.format,
             "bytes": len(rendered.content),
             "width": rendered.width,
@@ -190,20 +209,18 @@ _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 def request_fingerprint(spec: dict) -> str:
     """sha256 of a normalized render request (key order and whitespace do not matter).
 
-    Also the one pass that refuses what JSON, UTF-8 or the database cannot carry: NaN and
-    Infinity, unpaired surrogates, NUL characters (PostgreSQL refuses them in text).
+    Also the one pass that refuses what UTF-8 or the database cannot carry: unpaired
+    surrogates, NUL characters (PostgreSQL refuses them in text). NaN is a missing reading
+    (the renderer draws a gap); Infinity is refused by the renderer where it matters.
     """
-    try:
-        canonical = json.dumps(
-            spec,
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-            allow_nan=False,
-            default=str,
-        )
-    except ValueError:
-        raise InputError("data must not contain NaN or Infinity", field="data") from None
+    canonical = json.dumps(
+        spec,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=True,
+        default=str,
+    )
     if "\\u0000" in canonical and _JSON_NUL.search(canonical):
         raise InputError("text must not contain NUL characters", field="data")
     try:
@@ -241,6 +258,7 @@ def _render_meta(rendered) -> dict:
         "original_rows": rendered.original_rows,
         "sampled": rendered.sampled,
         "sampling": rendered.sampling,
+        "columns": rendered.columns,
         "render_ms": round(rendered.render_ms, 2),
     }
 
@@ -271,7 +289,7 @@ def chart_create(
     output = _output_kind(output)
     session_id = session_id_check(session_id)
     spec = {
-        "data": data,
+        "data": records_of(data),
         "chart_type": chart_type,
         "x": x,
         "y": y,
@@ -287,10 +305,10 @@ def chart_create(
         session_check_access(session_id=session_id, user=user)
         chart = _existing_chart(session_id=session_id, user=user, request_hash=request_hash)
         if chart is not None:
-            return ChartCreateResult(chart=chart, created=False)
+            return ChartCreateResult(chart=chart, created=False, chart_type=chart_type)
     rendered = render_chart(**spec, max_rows=conf.MAX_ROWS)
     if output == "base64":
-        return ChartCreateResult(rendered=rendered)
+        return ChartCreateResult(rendered=rendered, chart_type=chart_type)
     chart = chart_store(
         content=rendered.content,
         session_id=session_id,
@@ -300,4 +318,4 @@ def chart_create(
         meta=_render_meta(rendered),
         request_hash=request_hash,
     )
-    return ChartCreateResult(chart=chart, rendered=rendered)
+    return ChartCreateResult(chart=chart, rendered=rendered, chart_type=chart_type)

@@ -22,7 +22,7 @@ CONTENT_TYPES = {"png": "image/png", "svg": "image/svg+xml", "webp": "image/webp
 _TOKEN_BYTES = 12  # 24 hex characters: URLs are capabilities, they must not be guessable
 FILENAME_RE = re.compile(r"chart_\d{8}_\d{6}_[0-9a-f]{16,64}\.(?:png|svg|webp)")
 # A session folder: safe as a path segment, a Cloudinary folder and an object-key part.
-FOLDER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+FOLDER_RE = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,14 @@ class JSONNumberField(serializers.FloatField):
 
 
 class StrictInputSerializer(serializers.Serializer):
-    """Refuses fields it does not know (a typo like `colour` is a 400, not ignored)."""
+    """Refuses fields it does not know (a typo like `colour` is a 400, not ignored).
+
+    When it also defines a tool for models: `aliases` maps other accepted names to the
+    tool's, and `context_fields` are decided by the calling program, not the model.
+    """
+
+    aliases: dict[str, str] = {}
+    context_fields: tuple[str, ...] = ()
 
     def to_internal_value(self, data):
         if isinstance(data, dict):

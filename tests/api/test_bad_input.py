@@ -44,9 +44,11 @@ BAD_BODIES = {
     "y wrong type": (good(y=5), "y"),
     "y empty list": (good(y=[]), "y"),
     "non-numeric y": (good(y="label"), "y"),
-    "NaN as string": (good(data=[{"t": 1, "pm25": "NaN"}, {"t": 2, "pm25": 1}]), "y"),
     "boolean y": (good(data=[{"t": 1, "pm25": True}, {"t": 2, "pm25": 1}]), "y"),
-    "null y": (good(data=[{"t": 1, "pm25": None}, {"t": 2, "pm25": 1}]), "y"),
+    "no reading at all": (good(data=[{"t": 1, "pm25": None}, {"t": 2, "pm25": ""}]), "y"),
+    "infinity": (good(data=[{"t": 1, "pm25": "Infinity"}, {"t": 2, "pm25": 1}]), "y"),
+    "x and x_column disagree": (good(x_column="label"), "x_column"),
+    "unknown output format": (good(output_format="gif"), "output_format"),
     "title too long": (good(title="x" * 201), "title"),
     "title wrong type": (good(title=["a"]), "title"),
     "x label too long": (good(x_label="x" * 101), "x_label"),
@@ -55,7 +57,7 @@ BAD_BODIES = {
     "bad colour": (good(chart_type="scatter", color="not-a-colour"), "color"),
     "session id with newline": (good(session_id="abc\n"), "session_id"),
     "session id traversal": (good(session_id="../etc"), "session_id"),
-    "session id too long": (good(session_id="a" * 65), "session_id"),
+    "session id too long": (good(session_id="a" * 101), "session_id"),
     "session id wrong type": (good(session_id=12), "session_id"),
     "unknown field": (good(colour="red"), "colour"),
     "timeseries bad time": (good(chart_type="timeseries", x="label"), "x"),
@@ -200,11 +202,13 @@ def test_python_api_refuses_text_the_database_cannot_hold(value, message, media_
     from charts_app.services import get_visualization_service
 
     for output in ("file", "base64"):
-        with pytest.raises(ChartInputError, match=message):
-            get_visualization_service().generate_chart(
-                [{"t": value, "v": 1}, {"t": "b", "v": 2}],
-                "bar",
-                session_id="s1",
-                output_format=output,
-            )
+        # The agent's API never raises for bad input: it answers what to change.
+        answer = get_visualization_service().generate_chart(
+            [{"t": value, "v": 1}, {"t": "b", "v": 2}],
+            "bar",
+            session_id="s1",
+            output_format=output,
+        )
+        assert answer["success"] is False and answer["chart_type"] == "bar"
+        assert message in answer["message"] and answer["error"] == ChartInputError.code
     assert_nothing_stored(media_root)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.backends.fault_proxy import FaultProxy
+from tests.support.fault_proxy import FaultProxy
 from tests.support.ports import closed_url, free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -60,7 +60,8 @@ def test_make_serve_runs_gunicorn_with_static_files_and_one_startup_prune(tmp_pa
             timeout=30,
         )
         assert created.status_code == 201, created.text
-        image = requests.get(created.json()["url"], timeout=5)
+        assert created.json()["url"].startswith("/charts/")  # relative, as documented
+        image = requests.get(base + created.json()["url"], timeout=5)
         assert image.status_code == 200 and image.content[:8] == b"\x89PNG\r\n\x1a\n"
         time.sleep(1.0)  # let both workers finish their background start-up
     output = server.log()

@@ -132,4 +132,4 @@ def test_schema_says_what_the_answers_are():
     upload = _component("ChartUploadInput")["properties"]
     assert upload["file"]["format"] == "binary"
     created = _component("ChartCreateInput")["properties"]["session_id"]
-    assert created["pattern"] == "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+    assert created["pattern"] == "^[A-Za-z0-9_-]{1,100}$"

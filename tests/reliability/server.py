@@ -255,7 +255,8 @@ class Server(ServerProcess):
 
     def __init__(self, deployment: Deployment, *, name: str = "server"):
         env = {**SERVER_DEFAULTS, **deployment.env}
-        super().__init__("runserver", env, deployment.root / f"{name}.log", name=name)
+        # Absolute chart URLs in answers: the load clients fetch them as a browser would.
+        super().__init__("runserver", env, deployment.root / f"{name}.log", name=name, public=True)
         self.deployment = deployment
 
     def start(self, timeout: float = 60) -> Server:

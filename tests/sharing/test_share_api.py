@@ -19,16 +19,20 @@ from .conftest import share_path
 pytestmark = pytest.mark.django_db
 
 
-def test_share_answers_201_with_token_absolute_url_and_default_expiry(api, chart):
+def test_share_answers_201_with_token_url_and_default_expiry(api, chart, settings):
     before = timezone.now()
     response = api.post(share_path(chart), format="json")
 
     assert response.status_code == 201
     body = response.json()
     assert set(body) == {"token", "url", "expires_at"}
-    assert body["url"] == f"http://testserver/s/{body['token']}"
+    # Relative (never built from the request's Host header); CHARTS_PUBLIC_URL makes it absolute.
+    assert body["url"] == f"/s/{body['token']}"
     expires_at = parse_datetime(body["expires_at"])
     assert before + timedelta(hours=24) <= expires_at <= timezone.now() + timedelta(hours=24)
+    settings.CHARTS_PUBLIC_URL = "https://charts.example.org"
+    again = api.post(share_path(chart), format="json", HTTP_HOST="localhost").json()
+    assert again["url"] == f"https://charts.example.org/s/{again['token']}"
 
 
 def test_token_has_256_random_bits_and_only_its_hash_is_stored(share, chart):

@@ -17,10 +17,15 @@ from .ports import free_port
 class ServerProcess:
     """One server; `start()` returns once GET /api/v1/health/ answers 200."""
 
-    def __init__(self, kind: str, env: dict, log_path: Path, *, name: str = "server"):
+    def __init__(
+        self, kind: str, env: dict, log_path: Path, *, name: str = "server", public: bool = False
+    ):
+        """`public`: the server announces its own address as CHARTS_PUBLIC_URL, so local
+        chart URLs in answers are absolute (as behind a public hostname)."""
         if kind not in ("runserver", "serve"):
             raise ValueError(f"unknown server kind {kind!r}")
         self.kind = kind
+        self.public = public
         self.env = dict(env)
         self.log_path = Path(log_path)
         self.name = name
@@ -41,6 +46,8 @@ class ServerProcess:
         self.port = free_port()
         self.starts += 1
         env = clean_env({"HOST": "127.0.0.1", "PORT": str(self.port), **self.env})
+        if self.public:
+            env["CHARTS_PUBLIC_URL"] = self.base_url
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "a") as log:  # the child keeps its own descriptor
             log.write(f"\n===== start {self.starts} on port {self.port} =====\n")

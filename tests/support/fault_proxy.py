@@ -1,5 +1,5 @@
-"""A loopback HTTP reverse proxy in front of moto or Azurite: counts requests by
-operation and injects faults (an error status, a hang, a dropped connection).
+"""A loopback HTTP reverse proxy (in front of moto, Azurite, or the service itself): counts
+requests by operation and injects faults (an error status, a hang, a dropped connection).
 
 It plays the part the Cloudinary emulator's ``inject`` plays for Cloudinary: the real
 SDK (boto3, azure-storage-blob) talks HTTP to it, and presigned/SAS URLs built for it
