@@ -15,7 +15,7 @@ help:
 	@echo "make run    - install, migrate and serve on http://$(HOST):$(PORT) (SQLite, local storage)"
 	@echo "make serve  - the same behind gunicorn, DEBUG off, static files by WhiteNoise"
 	@echo "make test   - install the test extras, lint, and run the whole suite"
-	@echo "make bench  - benchmarks (render/store against a pyplot baseline)"
+	@echo "make bench  - benchmarks (render, outage, prune, load, abuse)"
 	@echo "make lint   - ruff"
 
 $(PY):
@@ -64,6 +64,7 @@ bench: install-test
 	$(PY) bench/bench_outage.py --check
 	$(PY) bench/bench_prune.py
 	$(PY) bench/bench_load.py
+	$(PY) bench/bench_abuse.py
 
 # A long schemathesis run against the OpenAPI schema (make test runs a short one).
 fuzz: install-test

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from core.env import env_bool, env_number, env_str
+from core.env import env_bool, env_number, env_str, parse_rate
 
 KNOWN_BACKENDS = ("cloudinary", "s3", "azure", "local")
 
@@ -78,6 +78,15 @@ def _x_accel(var, default, environ) -> str:
             f"{var} must be an nginx location like /protected-charts/ "
             "(starting and ending with '/')."
         )
+    return value
+
+
+def _rate(var, default, environ) -> str:
+    value = env_str(var, default, environ)
+    try:
+        parse_rate(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{var}: {exc}.") from None
     return value
 
 
@@ -216,6 +225,19 @@ SETTINGS: tuple[Setting, ...] = (
     # Makes local chart URLs (/charts/...) and share links absolute, for pages on another
     # origin; never taken from a request's Host header. Empty: relative URLs.
     Setting("PUBLIC_URL", "", _public_url),
+    # Fair under load (docs/DEPLOY.md): per-user request rates (N/s, /min, /hour, /day),
+    # counted in the shared cache; over them: 429 with Retry-After.
+    Setting("RATE_CREATE", "120/min", _rate),  # POST charts/ (renders)
+    Setting("RATE_UPLOAD", "60/min", _rate),  # POST charts/upload/
+    Setting("RATE_DEFAULT", "600/min", _rate),  # every other API call
+    # Chart creations in flight per user across every worker (0: no limit); past it, 429.
+    Setting("USER_CONCURRENT_RENDERS", 2, _int),
+    # Renders at a time per worker process, and how long a request waits for one (then 503).
+    Setting("RENDERS_PER_WORKER", 1, _positive_int),
+    Setting("RENDER_QUEUE_SECONDS", 2.0, _float),
+    # Staff accounts are exempt from the per-user rates and concurrency (not from a worker's
+    # render slots, which protect the process).
+    Setting("STAFF_EXEMPT", True, _bool),
 )
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
 CLOUDINARY_VARIABLES = (

@@ -6,9 +6,10 @@ from django.db.models import QuerySet
 from django.db.models.signals import post_delete, pre_delete
 from django.test.signals import setting_changed
 
+from core.api.throttling import request_refused
 from sessions_app.models import ChatSession
 
-from . import deletion
+from . import deletion, stats
 from .models import Chart
 from .storage import ChartStorageError, FileRef, get_chain, reset_chain_on_setting_change
 
@@ -61,7 +62,13 @@ def session_post_delete(sender, instance: ChatSession, **kwargs) -> None:
         deletion.schedule_session(str(backend), instance.pk)
 
 
+def count_refusal(sender, status: int, reason: str, **kwargs) -> None:
+    """A request refused for load goes into the statistics (429/503 by reason)."""
+    stats.refusal_record(status=status, reason=reason)
+
+
 def connect() -> None:
+    request_refused.connect(count_refusal, dispatch_uid="charts_count_refusal")
     post_delete.connect(chart_post_delete, sender=Chart, dispatch_uid="charts_chart_post_delete")
     pre_delete.connect(
         session_pre_delete, sender=ChatSession, dispatch_uid="charts_session_pre_delete"

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 from dataclasses import asdict, dataclass, field
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
@@ -29,6 +30,9 @@ FALLBACK_CAUSE_LENGTH = 32
 _PERCENTILES = (50, 95)
 BAR_CHART_MAX_DAYS = 45
 DEFAULT_RETENTION_DAYS = 400
+# Requests refused for load (429/503) are counted per UTC day in the shared cache, by reason.
+REFUSAL_REASONS = ("rate:create", "rate:upload", "rate:default", "concurrency", "queue", "storage")
+REFUSALS_KEPT_DAYS = 8
 
 
 def retention_days() -> float:
@@ -71,6 +75,9 @@ class ChartStats:
     bytes_by_backend: dict[str, int] = field(default_factory=dict)
     pending_deletions: dict[str, int] = field(default_factory=dict)
     active_share_links: int = 0
+    # Refused for load, from the shared cache (the last `refused_days` UTC days, today in).
+    refused: dict[str, dict[str, int]] = field(default_factory=dict)  # {"429": {reason: n}}
+    refused_days: int = 0
 
     @property
     def stored_bytes(self) -> int:
@@ -154,7 +161,46 @@ def chart_stats(*, days: int = DEFAULT_DAYS, now: dt.datetime | None = None) -> 
         stats.bytes_by_backend[row["backend"]] = row["size"] or 0
     stats.pending_deletions = _counts(PendingDeletion.objects.order_by(), "backend")
     stats.active_share_links = ShareLink.objects.active(now=now).count()
+    stats.refused_days = min(days, REFUSALS_KEPT_DAYS)
+    stats.refused = refusals(days=stats.refused_days, now=now)
     return stats
+
+
+def _refusal_key(day: dt.date, status: int, reason: str) -> str:
+    return f"charts:refused:{day.isoformat()}:{status}:{reason}"
+
+
+def refusal_record(*, status: int, reason: str, now: dt.datetime | None = None) -> None:
+    """Count one request refused for load (a `request_refused` signal)."""
+    day = (now or timezone.now()).astimezone(dt.UTC).date()
+    key = _refusal_key(day, status, reason)
+    try:
+        cache.add(key, 0, timeout=REFUSALS_KEPT_DAYS * 86400)
+        cache.incr(key)
+    except Exception as exc:  # counting must never fail a request
+        logger.warning("refusal not counted (cache unavailable: %s)", exc)
+
+
+def refusals(*, days: int, now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
+    """{"429": {reason: n}, "503": {reason: n}} over the last `days` UTC days."""
+    today = (now or timezone.now()).astimezone(dt.UTC).date()
+    keys = {
+        (status, reason): [
+            _refusal_key(today - dt.timedelta(days=back), status, reason) for back in range(days)
+        ]
+        for status in (429, 503)
+        for reason in REFUSAL_REASONS
+    }
+    try:
+        found = cache.get_many([key for names in keys.values() for key in names])
+    except Exception:
+        found = {}
+    counted: dict[str, dict[str, int]] = {"429": {}, "503": {}}
+    for (status, reason), names in keys.items():
+        total = sum(int(found.get(name) or 0) for name in names)
+        if total:
+            counted[str(status)][reason] = total
+    return counted
 
 
 def chart_events_prune(*, retention_days: float, batch_size: int = 1000) -> int:

@@ -29,6 +29,20 @@ def validate_session_id(value: str) -> str:
     return value
 
 
+_INF = float("inf")
+
+
+def _check_keys(keys: tuple, row: int) -> None:
+    for key in keys:
+        if len(key) > MAX_COLUMN_NAME:
+            raise serializers.ValidationError(
+                f"row {row}: a column name is longer than {MAX_COLUMN_NAME} characters"
+            )
+        if "\x00" in key:
+            # The default title is made from column names and stored in a JSON column.
+            raise serializers.ValidationError(f"row {row}: a column name contains NUL")
+
+
 def _check_cell(value, row: int, column: str) -> None:
     if isinstance(value, float) and math.isinf(value):
         raise serializers.ValidationError(
@@ -73,20 +87,27 @@ class RecordsField(serializers.Field):
             raise PayloadTooLarge(
                 f"data has {len(data)} rows; the limit is {limit} rows", field="data"
             )
+        checked_keys: set[tuple] = set()
         for index, row in enumerate(data):
-            if not isinstance(row, dict):
+            if type(row) is not dict:
                 raise serializers.ValidationError(
                     f"row {index} is {type(row).__name__}, not a JSON object"
                 )
-            for key, value in row.items():
-                if len(key) > MAX_COLUMN_NAME:
-                    raise serializers.ValidationError(
-                        f"row {index}: a column name is longer than {MAX_COLUMN_NAME} characters"
-                    )
-                if "\x00" in key:
-                    # The default title is made from column names and stored in a JSON column.
-                    raise serializers.ValidationError(f"row {index}: a column name contains NUL")
-                _check_cell(value, index, key)
+            keys = tuple(row)
+            if keys not in checked_keys:  # most rows share their keys: check them once
+                _check_keys(keys, index)
+                checked_keys.add(keys)
+            # One cheap pass over the values; the slow pass only names a bad cell.
+            for value in row.values():
+                kind = type(value)
+                if (
+                    (kind is float and (value == _INF or value == -_INF))
+                    or (kind is str and (len(value) > MAX_CELL_STRING or "\x00" in value))
+                    or kind is dict
+                    or kind is list
+                ):
+                    for key, cell in row.items():
+                        _check_cell(cell, index, key)
         return data
 
     def to_representation(self, value):

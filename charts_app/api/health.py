@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from charts_app import services
 from charts_app.conf import conf
 from charts_app.storage import get_chain
 
@@ -22,6 +23,7 @@ class HealthApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes: list = []
 
     @extend_schema(
         responses=inline_serializer(
@@ -30,6 +32,9 @@ class HealthApi(APIView):
                 "status": serializers.CharField(),
                 "database": serializers.CharField(),
                 "storage": serializers.DictField(),
+                "renders": serializers.DictField(
+                    help_text="This worker's render slots (in use, waiting) and the limits."
+                ),
             },
         )
     )
@@ -50,7 +55,10 @@ class HealthApi(APIView):
             "circuit_breakers": chain.status(),
         }
         healthy = database == "ok"
-        return Response(
-            {"status": "ok" if healthy else "degraded", "database": database, "storage": storage},
-            status=200 if healthy else 503,
-        )
+        body = {
+            "status": "ok" if healthy else "degraded",
+            "database": database,
+            "storage": storage,
+            "renders": services.render_status(),  # counters only: never waits for a slot
+        }
+        return Response(body, status=200 if healthy else 503)

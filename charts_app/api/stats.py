@@ -94,6 +94,16 @@ class StatsApi(APIView):
         active_share_links = serializers.IntegerField(
             help_text="Now, from the live tables: share links not revoked nor expired."
         )
+        refused = serializers.DictField(
+            child=_counts_field(),
+            help_text='Requests refused for load, {"429": {reason: n}, "503": {reason: n}}, '
+            "over the last `refused_days` UTC days (counted in the shared cache: across "
+            "workers with REDIS_URL). Reasons: rate:create, rate:upload, rate:default, "
+            "concurrency (per user), queue (a worker's render slots), storage.",
+        )
+        refused_days = serializers.IntegerField(
+            help_text="Days the refusal counts cover: the window, at most 8."
+        )
 
     @extend_schema(
         operation_id="stats_retrieve",

@@ -30,10 +30,11 @@ from .serializers import (
 
 
 class ChartListCreateApi(APIView):
-    pagination_class = StrictLimitOffsetPagination  # documents the list answer as paginated
     """List the caller's charts, or render and store a new one."""
 
+    pagination_class = StrictLimitOffsetPagination  # documents the list answer as paginated
     parser_classes = [LimitedJSONParser]
+    rate_scopes = {"POST": "create"}
 
     @extend_schema(
         parameters=[ChartFilterSerializer],
@@ -54,6 +55,8 @@ class ChartListCreateApi(APIView):
             404: ERROR_SCHEMA,
             413: ERROR_SCHEMA,
             415: ERROR_SCHEMA,
+            429: ERROR_SCHEMA,
+            503: ERROR_SCHEMA,
         },
         description=(
             "Render a chart from records. `output=url` (default) stores it and answers 201 "
@@ -65,11 +68,18 @@ class ChartListCreateApi(APIView):
         ),
     )
     def post(self, request):
+        # The user's slot before the body is parsed: a request past the user's limit is
+        # refused at once (429) and costs next to nothing. Drawing then waits (fairly,
+        # boundedly) for one of this worker's render slots (503 when none frees in time).
+        with services.user_render_slot(request.user):
+            return self._create(request)
+
+    def _create(self, request):
         serializer = ChartCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         attrs = serializer.validated_data
         kwargs = serializer.create_kwargs(attrs)
-        result = services.chart_create(user=request.user, **kwargs)
+        result = services.chart_create(user=request.user, limited=True, **kwargs)
         if result.chart is None:
             body, code = _inline_body(result, kwargs["chart_type"]), status.HTTP_200_OK
         else:
@@ -96,6 +106,7 @@ class ChartUploadApi(APIView):
     """Store pre-rendered PNG/WebP bytes (the seed's save_chart over HTTP)."""
 
     parser_classes = [LimitedMultiPartParser]
+    rate_scopes = {"POST": "upload"}
 
     @extend_schema(
         request={"multipart/form-data": ChartUploadInputSerializer},

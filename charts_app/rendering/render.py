@@ -122,8 +122,13 @@ def render_chart(
     value: str | None = None,
     fmt: str = "png",
     max_rows: int = MAX_ROWS_DEFAULT,
+    slot=None,
 ) -> RenderedChart:
-    """Validate the records, draw the chart and encode it as png, svg or webp."""
+    """Validate the records, draw the chart and encode it as png, svg or webp.
+
+    `slot`: a context manager held while the figure is drawn and encoded (the caller's
+    admission); by default, this process's cap on figures alive at once.
+    """
     started = time.perf_counter()
     if not isinstance(fmt, str) or fmt.lower() not in FORMATS:
         raise InputError(
@@ -142,8 +147,7 @@ def render_chart(
         value=value,
         max_rows=max_rows,
     )
-    slots = _render_slots
-    with slots:
+    with _render_slots if slot is None else slot:
         content = encode(figure_for(plan), fmt)
     return RenderedChart(
         content=content,

@@ -50,6 +50,8 @@ class Table:
         self.columns = columns
         self.n = len(rows)
         self._times: dict[str, ParsedTimes] = {}
+        self._values: dict[str, list] = {}
+        self._numeric: dict[str, bool] = {}
 
     @classmethod
     def from_records(cls, data, max_rows: int) -> Table:
@@ -120,12 +122,26 @@ class Table:
         )
 
     def values(self, col: str) -> list:
-        return [row.get(col, MISSING) for row in self.rows]
+        """The column's values, MISSING where a record lacks the key (read once)."""
+        if col not in self._values:
+            self._values[col] = [row.get(col, MISSING) for row in self.rows]
+        return self._values[col]
 
     def is_numeric(self, col: str) -> bool:
         """Whether the column's present values are numbers or numeric strings."""
+        if col not in self._numeric:
+            self._numeric[col] = self._is_numeric(self.values(col))
+        return self._numeric[col]
+
+    @staticmethod
+    def _is_numeric(vals: list) -> bool:
+        kinds = set(map(type, vals))
+        if kinds <= {int, float, type(None)}:  # plain JSON numbers, nulls between
+            if float in kinds:
+                return any(v is not None and v == v for v in vals)  # not all NaN or null
+            return int in kinds
         found = False
-        for v in self.values(col):
+        for v in vals:
             if is_missing(v):
                 continue
             if isinstance(v, (bool, np.bool_)):

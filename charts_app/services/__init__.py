@@ -10,6 +10,7 @@ agent      generate_chart as the Aeris-AQ agent calls it (its names, its answer 
 seed       the in-process Python API (sync and async), the seed's service objects
 """
 
+from .admission import limits_apply, render_admission, render_status, user_render_slot
 from .agent import STATIC_NOTICE, chart_answer, columns_used, error_answer, sampling_notice
 from .charts import (
     ChartCreateResult,
@@ -48,6 +49,10 @@ from .seed import (
 from .sync import RehomeResult, SyncReport, charts_rehome, charts_sync
 
 __all__ = [
+    "limits_apply",
+    "render_admission",
+    "render_status",
+    "user_render_slot",
     "STATIC_NOTICE",
     "chart_answer",
     "error_answer",

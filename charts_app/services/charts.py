@@ -18,9 +18,11 @@ from charts_app.conf import conf
 from charts_app.models import Chart, ChartEvent
 from charts_app.stats import analytics_fields
 from charts_app.storage import ChartStorageError, get_chain
+from core.api.throttling import request_refused
 from core.errors import InputError, Unavailable
 from sessions_app.services import session_check_access, session_for_write, session_id_check
 
+from .admission import render_admission
 from .healing import chart_adopt_remote, discard_untracked, heal_after_folder_deletion
 from .images import ImageInfo, check_chart_type, image_inspect
 
@@ -41,6 +43,7 @@ def _store_file(*, content: bytes, session_id: str, fmt: str, chart_type: str, c
     except ChartStorageError as exc:
         # Every backend, the local disk included, refused the chart: nothing was stored.
         logger.error("No backend could store a chart: %s", exc)
+        request_refused.send(sender=chart_store, status=503, reason="storage")
         raise Unavailable("the chart could not be stored right now; try again") from exc
 
 
@@ -278,11 +281,13 @@ def chart_create(
     value: str | None = None,
     fmt: str = "png",
     output: str = "url",
+    limited: bool = False,
 ) -> ChartCreateResult:
     """Render a chart; store it (output "url") or return it inline (output "base64").
 
     An identical request for the same session returns the chart it made before,
-    while that chart exists, instead of rendering it again.
+    while that chart exists, instead of rendering it again. `limited` (the HTTP and MCP
+    fronts): drawing waits for one of this process's render slots (services.admission).
     """
     from charts_app.rendering import render_chart  # matplotlib only where charts are drawn
 
@@ -306,10 +311,16 @@ def chart_create(
         chart = _existing_chart(session_id=session_id, user=user, request_hash=request_hash)
         if chart is not None:
             return ChartCreateResult(chart=chart, created=False, chart_type=chart_type)
-    rendered = render_chart(**spec, max_rows=conf.MAX_ROWS)
+    slot = render_admission(user) if limited else None
+    rendered = render_chart(**spec, max_rows=conf.MAX_ROWS, slot=slot)
     if output == "base64":
         return ChartCreateResult(rendered=rendered, chart_type=chart_type)
-    chart = chart_store(
+    chart = _rendered_store(rendered, session_id, chart_type, user, request_hash)
+    return ChartCreateResult(chart=chart, rendered=rendered, chart_type=chart_type)
+
+
+def _rendered_store(rendered, session_id: str, chart_type: str, user, request_hash: str) -> Chart:
+    return chart_store(
         content=rendered.content,
         session_id=session_id,
         chart_type=chart_type,
@@ -318,4 +329,3 @@ def chart_create(
         meta=_render_meta(rendered),
         request_hash=request_hash,
     )
-    return ChartCreateResult(chart=chart, rendered=rendered, chart_type=chart_type)

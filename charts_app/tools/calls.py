@@ -46,7 +46,8 @@ def generate_chart(arguments: dict, *, user, include_image: bool = False):
         return None, None, error
     kwargs = ChartCreateInputSerializer.create_kwargs(attrs)
     try:
-        result = services.chart_create(user=user, **kwargs)
+        with services.user_render_slot(user):  # the same limits as over HTTP
+            result = services.chart_create(user=user, limited=True, **kwargs)
     except ApplicationError as exc:
         return None, None, _application_error(exc)
     columns = {"x": kwargs["x"], "y": kwargs["y"], "color": kwargs["color"]}

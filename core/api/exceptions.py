@@ -38,8 +38,21 @@ def _field_errors(detail) -> dict:
     return {"non_field_errors": [str(detail)]}
 
 
+def _drain(context) -> None:
+    """Take an unread request body off the wire: a refusal (429/503) sent before the body
+    was read reaches the client as an answer, not as a connection reset mid-upload."""
+    request = context.get("request")
+    try:
+        if request is not None and not getattr(request._request, "_read_started", True):
+            request._request.read()
+    except Exception:  # noqa: BLE001 - a client gone already needs no answer
+        pass
+
+
 def exception_handler(exc, context):
     """Map ApplicationError, Django and DRF errors to `{"error": ..., "fields": ...}`."""
+    if isinstance(exc, (Unavailable, exceptions.Throttled)):
+        _drain(context)
     if isinstance(exc, ApplicationError):
         body = {"error": exc.message, "code": exc.code}
         if exc.field:

@@ -29,7 +29,7 @@ from tests.support.servers import ServerProcess
 SETUP = """
 import io, json
 from PIL import Image
-from rest_framework.authtoken.models import Token
+from core.auth import token_issue
 from django.contrib.auth import get_user_model
 from charts_app.services import get_chart_storage_service
 from sessions_app.models import ChatSession
@@ -44,11 +44,11 @@ tracked = service.save_chart(png((30, 120, 200)), "abc-123", "line")
 swapped = service.save_chart(png((200, 30, 30)), "abc-123", "bar")
 linked = service.save_chart(png((30, 200, 30)), "linked", "pie")
 user = get_user_model().objects.create_user("mallory", password="pw-mallory-123")
-token, _ = Token.objects.get_or_create(user=user)
+token = token_issue(user=user)
 ChatSession.objects.create(pk="mallory-s", owner=user, title="mine")
 print(json.dumps({
     "tracked": tracked["path"], "swapped": swapped["path"], "linked": linked["path"],
-    "token": token.key,
+    "token": token,
 }))
 """
 

@@ -72,11 +72,11 @@ def assert_untouched(alice, media_root):
 
 
 def _bad_credentials(user, django_user_model):
-    from rest_framework.authtoken.models import Token
+    from core.auth import token_issue
 
-    alice_key = Token.objects.get_or_create(user=user)[0].key
+    alice_key = token_issue(user=user)
     inactive = django_user_model.objects.create_user("eve", password="pw-eve-123", is_active=False)
-    inactive_key = Token.objects.create(user=inactive).key
+    inactive_key = token_issue(user=inactive)
     basic = base64.b64encode(b"alice:pw-alice-123").decode()
     return {
         "no credentials": None,

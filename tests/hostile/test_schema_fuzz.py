@@ -88,10 +88,9 @@ def _keep_the_test_connection():
 
 @pytest.fixture
 def auth_headers(db, user):
-    from rest_framework.authtoken.models import Token
+    from core.auth import token_issue
 
-    token, _ = Token.objects.get_or_create(user=user)
-    return {"Authorization": f"Token {token.key}"}
+    return {"Authorization": f"Token {token_issue(user=user)}"}
 
 
 @schema.parametrize()

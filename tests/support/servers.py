@@ -3,6 +3,7 @@ on a free port, with its own environment, logging to a file, ready when health a
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
@@ -17,15 +18,27 @@ from .ports import free_port
 class ServerProcess:
     """One server; `start()` returns once GET /api/v1/health/ answers 200."""
 
+    KINDS = ("runserver", "serve", "make run", "make serve")
+
     def __init__(
-        self, kind: str, env: dict, log_path: Path, *, name: str = "server", public: bool = False
+        self,
+        kind: str,
+        env: dict,
+        log_path: Path,
+        *,
+        name: str = "server",
+        public: bool = False,
+        root: Path = ROOT,
     ):
-        """`public`: the server announces its own address as CHARTS_PUBLIC_URL, so local
+        """`kind`: runserver or gunicorn (`serve`) from this checkout's venv, or the README's
+        `make run` / `make serve` in `root` (which install what they need first).
+        `public`: the server announces its own address as CHARTS_PUBLIC_URL, so local
         chart URLs in answers are absolute (as behind a public hostname)."""
-        if kind not in ("runserver", "serve"):
+        if kind not in self.KINDS:
             raise ValueError(f"unknown server kind {kind!r}")
         self.kind = kind
         self.public = public
+        self.root = Path(root)
         self.env = dict(env)
         self.log_path = Path(log_path)
         self.name = name
@@ -40,6 +53,8 @@ class ServerProcess:
     def _command(self) -> list[str]:
         if self.kind == "runserver":
             return [PYTHON, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"]
+        if self.kind.startswith("make "):
+            return ["make", "--no-print-directory", self.kind.split()[1]]
         return ["bash", "scripts/serve.sh"]
 
     def start(self, timeout: float = 90) -> ServerProcess:
@@ -55,12 +70,14 @@ class ServerProcess:
             # A file, not a pipe: a full pipe would block the server's request logging.
             self.proc = subprocess.Popen(
                 self._command(),
-                cwd=ROOT,
+                cwd=self.root,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        # An interrupted run (Ctrl-C, a timeout) still takes its servers down with it.
+        atexit.register(self.kill)
         self._wait_until_healthy(timeout)
         return self
 
