@@ -11,7 +11,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from charts_app.chart_kinds import CHART_TYPES, FORMATS
+from charts_app.chart_kinds import AIR_QUALITY_MODES, AIR_QUALITY_SCHEMA, CHART_TYPES, FORMATS
 from charts_app.models import Backend, Chart
 from charts_app.services import STATIC_NOTICE, columns_used, public_url, sampling_notice
 from core.api.serializers import JSONNumberField, StrictCharField, StrictInputSerializer
@@ -83,6 +83,14 @@ class ChartCreateInputSerializer(StrictInputSerializer):
     format = serializers.ChoiceField(
         choices=FORMATS, default="png", help_text="Image format: png (default), svg or webp."
     )
+    air_quality = serializers.ChoiceField(
+        choices=AIR_QUALITY_MODES,
+        default="auto",
+        help_text="auto (default): when every y column is PM2.5, PM10 or AQI on a line, "
+        "area, timeseries or bar chart, colour the background by US EPA category (Good, "
+        "Moderate, ...) and draw the WHO guideline; the answer's `air_quality` says what "
+        "is shown. off: a plain chart.",
+    )
     # Today's names of three of them.
     x = _text(MAX_COLUMN_NAME, "Same as x_column.")
     y = ColumnsField(required=False, allow_null=True, help_text="Same as y_column.")
@@ -150,6 +158,7 @@ class ChartCreateInputSerializer(StrictInputSerializer):
             "x_label": attrs.get("x_label"),
             "y_label": attrs.get("y_label"),
             "value": attrs.get("value"),
+            "air_quality": attrs["air_quality"],
             "fmt": attrs["format"],
             "output": attrs["output"],
         }
@@ -165,6 +174,7 @@ class ChartOutputSerializer(serializers.ModelSerializer):
     data_sampled = serializers.SerializerMethodField()
     sampling_notice = serializers.SerializerMethodField()
     columns_used = serializers.SerializerMethodField()
+    air_quality = serializers.SerializerMethodField()
 
     class Meta:
         model = Chart
@@ -187,6 +197,7 @@ class ChartOutputSerializer(serializers.ModelSerializer):
             "data_sampled",
             "sampling_notice",
             "columns_used",
+            "air_quality",
         ]
         read_only_fields = fields
 
@@ -229,6 +240,12 @@ class ChartOutputSerializer(serializers.ModelSerializer):
         """{x, y, color}: the columns drawn (defaults filled in); null for uploads."""
         return columns_used((chart.meta or {}).get("columns"))
 
+    @extend_schema_field(AIR_QUALITY_SCHEMA)
+    def get_air_quality(self, chart: Chart):
+        """The pollutant, scale and categories the chart's background shows; null when
+        it shows none (not a PM2.5, PM10 or AQI chart, air_quality off, or an upload)."""
+        return (chart.meta or {}).get("air_quality")
+
 
 class ChartInlineOutputSerializer(serializers.Serializer):
     data_uri = serializers.CharField()
@@ -244,6 +261,7 @@ class ChartInlineOutputSerializer(serializers.Serializer):
     data_sampled = serializers.BooleanField()
     sampling_notice = serializers.CharField(allow_null=True)
     columns_used = serializers.DictField(allow_null=True)
+    air_quality = serializers.JSONField(allow_null=True)
 
 
 @extend_schema_field(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from matplotlib.transforms import blended_transform_factory
+
 # US EPA category colours, and the band fill's opacity (low, so series read on top).
 CATEGORY_COLORS = {
     "Good": "#00E400",
@@ -22,7 +24,11 @@ CATEGORY_COLORS = {
 }
 BAND_ALPHA = 0.16
 BAND_TEXT_COLOR = "#222222"
+BAND_LABEL_MIN_PX = 12  # a band thinner than this on screen is drawn but not named
 GUIDELINE_COLOR = "#333333"
+LEGEND_BEST_MAX_POINTS = 8_000
+# Artist ids (also in SVG output): "aq-band:Good", "aq-band-label:Good", "aq-guideline".
+BAND_GID, BAND_LABEL_GID, GUIDELINE_GID = "aq-band", "aq-band-label", "aq-guideline"
 # Series drawn over bands: dark, saturated, told apart by lightness as well as hue (and by
 # line style past the first), so they stand out from the pale bands and for colour-blind
 # readers; none is a band hue at full strength.
@@ -75,7 +81,6 @@ POLLUTANTS = {
 }
 _IGNORED = re.compile(r"[\s._]")
 BAND_CHART_TYPES = {"line", "area", "timeseries", "bar"}
-MODES = ("auto", "off")
 
 
 def pollutant_of(column: object) -> Pollutant | None:
@@ -106,6 +111,12 @@ def default_label(columns: list[str]) -> str | None:
     return None
 
 
+def column_label(columns: list[str]) -> str:
+    """An axis label for value columns the caller did not label: the pollutant with its
+    unit when they are one recognised pollutant, else the column's name (or "value")."""
+    return default_label(columns) or (columns[0] if len(columns) == 1 else "value")
+
+
 def visible_bands(scale: Scale, low: float, high: float) -> list[tuple[str, float, float]]:
     """The categories that overlap [low, high], clipped to it."""
     shown = []
@@ -134,6 +145,87 @@ def summary(pollutant: Pollutant, bands: list, guideline_shown: bool) -> dict:
         "bands_shown": [name for name, _, _ in bands],
         "guideline": guideline,
     }
+
+
+def series_styles(n: int, color: str | None) -> tuple[list[str], list]:
+    """Colours and line styles of n series drawn over bands; a caller's colour applies to
+    the first series."""
+    colours = [AQ_SERIES_PALETTE[i % len(AQ_SERIES_PALETTE)] for i in range(n)]
+    if color is not None:
+        colours[0] = color
+    return colours, [AQ_LINE_STYLES[i % len(AQ_LINE_STYLES)] for i in range(n)]
+
+
+def draw_air_quality(ax, pollutant: Pollutant) -> dict:
+    """Category bands over the value range the axes already show (autoscaled from the
+    series), their names at the right edge, the WHO guideline when in view; the range
+    is kept. Returns the chart answer's `air_quality`."""
+    low, high = (float(limit) for limit in ax.get_ylim())
+    bands = visible_bands(pollutant.scale, low, high)
+    px_per_unit = ax.bbox.height / (high - low) if high > low else 0.0
+    edge = blended_transform_factory(ax.transAxes, ax.transData)
+    for name, bottom, top in bands:
+        ax.axhspan(
+            bottom,
+            top,
+            color=CATEGORY_COLORS[name],
+            alpha=BAND_ALPHA,
+            linewidth=0,
+            zorder=0.2,
+            gid=f"{BAND_GID}:{name}",
+        )
+        if (top - bottom) * px_per_unit >= BAND_LABEL_MIN_PX:
+            ax.text(
+                0.995,
+                (bottom + top) / 2,
+                name,
+                transform=edge,
+                ha="right",
+                va="center",
+                fontsize=8,
+                color=BAND_TEXT_COLOR,
+                zorder=2.5,
+                parse_math=False,
+                gid=f"{BAND_LABEL_GID}:{name}",
+            )
+    guideline = pollutant.guideline
+    shown = guideline is not None and bool(low <= guideline <= high)
+    if shown:
+        # Over the series (bars would hide it); named in the legend, which finds a place
+        # clear of the data (a label on the line would cover it somewhere).
+        line = ax.axhline(
+            guideline,
+            color=GUIDELINE_COLOR,
+            linewidth=1.0,
+            linestyle="--",
+            zorder=4,
+            gid=GUIDELINE_GID,
+            label=f"WHO 24-h guideline ({guideline:g} {pollutant.unit})",
+        )
+        _legend_with(ax, line)
+    ax.set_ylim(low, high)
+    return summary(pollutant, bands, shown)
+
+
+def _legend_with(ax, line) -> None:
+    """The series' legend (several series) plus the guideline, or the guideline alone."""
+    legend = ax.get_legend()
+    handles = [*legend.legend_handles, line] if legend else [line]
+    labels = [text.get_text() for text in legend.get_texts()] if legend else []
+    points = sum(len(series.get_xdata()) for series in ax.lines)
+    new = ax.legend(
+        handles,
+        [*labels, line.get_label()],
+        # "best" scans every vertex: on big series, the top left (band names are right).
+        loc="best" if points <= LEGEND_BEST_MAX_POINTS else "upper left",
+        fontsize=9,
+        frameon=True,
+        facecolor="white",
+        edgecolor="none",
+        framealpha=0.85,
+    )
+    for text in new.get_texts():
+        text.set_parse_math(False)
 
 
 def _luminance(hex_colour: str) -> float:

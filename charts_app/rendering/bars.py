@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .airquality import banded_pollutant, column_label, series_styles
 from .layout import Plan, add_legend, category_ticks, plain_color, series_colors, x_label_layout
 from .reduce import codes_first_seen, group_mean
 from .style import BAR_MAX_CATEGORIES, SUBTLE_TEXT_COLOR
@@ -112,7 +113,9 @@ def _drawer(bars: _Bars, ys: list[str], colours: list[str], rotation: int):
     return draw
 
 
-def build_bar(table, *, chart_type, x, ys, color, value, title, x_label, y_label) -> Plan:
+def build_bar(
+    table, *, chart_type, x, ys, color, value, title, x_label, y_label, air_quality="auto"
+) -> Plan:
     x = table.pick(x, "x", [])
     ys = ys or [table.pick(None, "y", [x], numeric=True)]
     for col in ys:
@@ -123,6 +126,11 @@ def build_bar(table, *, chart_type, x, ys, color, value, title, x_label, y_label
         bars = _numeric_bars(table.numbers(x, "x"), series)
     else:
         bars = _category_bars(table.labels(x, "x"), series, x, ys)
+    pollutant = banded_pollutant(chart_type, ys) if air_quality == "auto" else None
+    if pollutant is not None:
+        colours = series_styles(len(ys), color)[0]
+    else:
+        colours = series_colors(len(ys), color)
     rotation, margins = (
         x_label_layout(bars.labels, BAR_MAX_CATEGORIES) if bars.labels is not None else (0, {})
     )
@@ -130,12 +138,13 @@ def build_bar(table, *, chart_type, x, ys, color, value, title, x_label, y_label
         chart_type=chart_type,
         title=title or f"{', '.join(ys)} by {x}",
         x_label=x_label or x,
-        y_label=y_label or (ys[0] if len(ys) == 1 else "value"),
-        draw=_drawer(bars, ys, series_colors(len(ys), color), rotation),
+        y_label=y_label or column_label(ys),
+        draw=_drawer(bars, ys, colours, rotation),
         data_rows=int(len(bars.positions)),
         original_rows=table.n,
         sampled=bars.sampling is not None,
         sampling=bars.sampling,
         margins=margins,
         columns={"x": x, "y": ys},
+        pollutant=pollutant,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import cbook
 
+from .airquality import column_label
 from .layout import Plan, add_legend, plain_color, series_colors, short_label
 from .reduce import gaussian_kde
 from .style import HISTOGRAM_MAX_BINS
@@ -50,7 +51,7 @@ def build_histogram(table, *, chart_type, x, ys, color, value, title, x_label, y
     return Plan(
         chart_type=chart_type,
         title=title or f"Distribution of {', '.join(ys)}",
-        x_label=x_label or (ys[0] if len(ys) == 1 else "value"),
+        x_label=x_label or column_label(ys),
         y_label=y_label or "count",
         draw=draw,
         data_rows=_rows_with_a_value(columns),
@@ -125,7 +126,7 @@ def build_distribution(table, *, chart_type, x, ys, color, value, title, x_label
         chart_type=chart_type,
         title=title or f"Distribution of {', '.join(ys)}",
         x_label=x_label or "",
-        y_label=y_label or (ys[0] if len(ys) == 1 else "value"),
+        y_label=y_label or column_label(ys),
         draw=draw,
         data_rows=_rows_with_a_value(columns),
         original_rows=table.n,

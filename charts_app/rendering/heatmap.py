@@ -11,6 +11,7 @@ from matplotlib.colors import LinearSegmentedColormap
 
 from core.errors import InputError
 
+from .airquality import column_label
 from .layout import Plan, category_ticks, plain_color, x_label_layout
 from .reduce import codes_first_seen, group_mean
 from .style import HEATMAP_CMAP, HEATMAP_EMPTY_COLOR, HEATMAP_MAX_CATEGORIES
@@ -81,7 +82,7 @@ def _drawer(grid, cmap, *, origin, value, x_cats, y_cats, rotation):
     def draw(fig, ax):
         im = ax.imshow(masked, cmap=cmap, aspect="auto", interpolation="nearest", origin=origin)
         cbar = fig.colorbar(im, ax=ax, pad=0.02, fraction=0.05)
-        cbar.set_label(value, parse_math=False)
+        cbar.set_label(column_label([value]), parse_math=False)
         cbar.ax.tick_params(labelsize=9)
         category_ticks(ax, x_cats, 25, rotation=rotation)
         category_ticks(ax, y_cats, 25, axis="y")
@@ -139,8 +140,8 @@ def build_heatmap(table, *, chart_type, x, ys, color, value, title, x_label, y_l
     return Plan(
         chart_type=chart_type,
         title=title or default_title,
-        x_label=x_label or x,
-        y_label=y_label or (y if value else ""),
+        x_label=x_label or column_label([x]),
+        y_label=y_label or (column_label([y]) if value else ""),
         draw=draw,
         data_rows=cells,
         original_rows=table.n,

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from core.errors import InputError
 
+from .airquality import Pollutant, draw_air_quality
 from .style import (
     FIG_DPI,
     FIG_SIZE_IN,
@@ -43,9 +44,11 @@ class Plan:
     margins: dict | None = None  # overrides of MARGINS
     grid: bool = True
     columns: dict | None = None  # the columns drawn: {"x": ..., "y": [...], "color": ...}
+    pollutant: Pollutant | None = None  # air-quality category bands behind the data
 
 
-def figure_for(plan: Plan) -> Figure:
+def figure_for(plan: Plan) -> tuple[Figure, dict | None]:
+    """The drawn figure, and the chart answer's `air_quality` (None: no bands)."""
     fig = Figure(figsize=FIG_SIZE_IN, dpi=FIG_DPI, facecolor="white")
     fig.subplots_adjust(**(MARGINS | (plan.margins or {})))
     ax = fig.add_subplot()
@@ -59,12 +62,13 @@ def figure_for(plan: Plan) -> Figure:
             ax.spines[side].set_color("#888888")
     ax.tick_params(colors="#444444", labelsize=9)
     plan.draw(fig, ax)
+    air_quality = draw_air_quality(ax, plan.pollutant) if plan.pollutant is not None else None
     ax.set_title(plan.title, fontsize=13, color=TEXT_COLOR, pad=10, parse_math=False)
     if plan.x_label:
         ax.set_xlabel(plan.x_label, fontsize=10, color=TEXT_COLOR, parse_math=False)
     if plan.y_label:
         ax.set_ylabel(plan.y_label, fontsize=10, color=TEXT_COLOR, parse_math=False)
-    return fig
+    return fig, air_quality
 
 
 def add_legend(ax, n_points: int) -> None:

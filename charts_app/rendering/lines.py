@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import dates as mdates
 
+from .airquality import banded_pollutant, column_label, series_styles
 from .layout import Plan, add_legend, category_ticks, plain_color, series_colors, x_label_layout
 from .reduce import line_with_gaps
 from .style import LINE_POINT_BUDGET, SMALL_SERIES_MARKERS
@@ -69,9 +70,11 @@ def _reduce(xs: np.ndarray, kind: str, series: list[np.ndarray]):
     return drawn, int(kept_rows.sum()), sampled
 
 
-def _drawer(drawn, ys, colours, *, area: bool, kind: str, labels, rotation: int):
+def _drawer(drawn, ys, styles, *, area: bool, kind: str, labels, rotation: int):
+    colours, line_styles = styles
+
     def draw(fig, ax):
-        for (sx, sy), name, colour in zip(drawn, ys, colours, strict=True):
+        for (sx, sy), name, colour, style in zip(drawn, ys, colours, line_styles, strict=True):
             finite = np.isfinite(sy)
             few = int(finite.sum()) <= SMALL_SERIES_MARKERS
             ax.plot(
@@ -79,6 +82,7 @@ def _drawer(drawn, ys, colours, *, area: bool, kind: str, labels, rotation: int)
                 sy,
                 color=colour,
                 linewidth=1.6,
+                linestyle=style,
                 label=name,
                 marker="o" if few else "",
                 markersize=3.5,
@@ -101,7 +105,9 @@ def _drawer(drawn, ys, colours, *, area: bool, kind: str, labels, rotation: int)
     return draw
 
 
-def build_line_like(table, *, chart_type, x, ys, color, value, title, x_label, y_label) -> Plan:
+def build_line_like(
+    table, *, chart_type, x, ys, color, value, title, x_label, y_label, air_quality="auto"
+) -> Plan:
     x = table.pick(x, "x", [])
     ys = ys or [table.pick(None, "y", [x], numeric=True)]
     for col in ys:
@@ -110,10 +116,15 @@ def build_line_like(table, *, chart_type, x, ys, color, value, title, x_label, y
     xs, kind, labels, series = _prepared_x(table, x, ys, chart_type == "timeseries")
     drawn, kept, sampled = _reduce(xs, kind, series)
     rotation, margins = x_label_layout(labels, 12) if kind == "category" else (0, {})
+    pollutant = banded_pollutant(chart_type, ys) if air_quality == "auto" else None
+    if pollutant is not None:
+        styles = series_styles(len(ys), color)
+    else:
+        styles = series_colors(len(ys), color), ["-"] * len(ys)
     draw = _drawer(
         drawn,
         ys,
-        series_colors(len(ys), color),
+        styles,
         area=chart_type == "area",
         kind=kind,
         labels=labels,
@@ -124,8 +135,8 @@ def build_line_like(table, *, chart_type, x, ys, color, value, title, x_label, y
     return Plan(
         chart_type=chart_type,
         title=title or default_title,
-        x_label=x_label or x,
-        y_label=y_label or (ys[0] if len(ys) == 1 else "value"),
+        x_label=x_label or column_label([x]),
+        y_label=y_label or column_label(ys),
         draw=draw,
         data_rows=kept,
         original_rows=table.n,
@@ -133,4 +144,5 @@ def build_line_like(table, *, chart_type, x, ys, color, value, title, x_label, y
         sampling="lttb" if sampled else None,
         margins=margins,
         columns={"x": x, "y": ys},
+        pollutant=pollutant,
     )

@@ -11,9 +11,10 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from charts_app.chart_kinds import CHART_TYPES, FORMATS
+from charts_app.chart_kinds import AIR_QUALITY_MODES, CHART_TYPES, FORMATS
 from core.errors import InputError
 
+from .airquality import BAND_CHART_TYPES
 from .args import clean_text, column_arg, columns_arg
 from .bars import build_bar
 from .distributions import build_distribution, build_histogram
@@ -69,6 +70,7 @@ class RenderedChart:
     render_ms: float
     title: str
     columns: dict | None = None  # the columns drawn (defaults filled in)
+    air_quality: dict | None = None  # the category bands shown (airquality.summary)
 
 
 def prepare(
@@ -82,6 +84,7 @@ def prepare(
     x_label=None,
     y_label=None,
     value=None,
+    air_quality="auto",
     max_rows=MAX_ROWS_DEFAULT,
 ) -> Plan:
     """Check every argument, read the records and let the chart type's builder plan it."""
@@ -106,6 +109,13 @@ def prepare(
         raise InputError(
             "color must be a colour name, a hex colour or a column name.", field="color"
         )
+    if not isinstance(air_quality, str) or air_quality.lower() not in AIR_QUALITY_MODES:
+        raise InputError(
+            f"air_quality must be one of: {', '.join(AIR_QUALITY_MODES)} (got {air_quality!r}).",
+            field="air_quality",
+        )
+    if chart_type in BAND_CHART_TYPES:
+        texts["air_quality"] = air_quality.lower()
     return _BUILDERS[chart_type](table, x=x, ys=ys, color=color, value=value, **texts)
 
 
@@ -120,6 +130,7 @@ def render_chart(
     x_label: str | None = None,
     y_label: str | None = None,
     value: str | None = None,
+    air_quality: str = "auto",
     fmt: str = "png",
     max_rows: int = MAX_ROWS_DEFAULT,
     slot=None,
@@ -145,10 +156,12 @@ def render_chart(
         x_label=x_label,
         y_label=y_label,
         value=value,
+        air_quality=air_quality,
         max_rows=max_rows,
     )
     with _render_slots if slot is None else slot:
-        content = encode(figure_for(plan), fmt)
+        fig, air_quality_shown = figure_for(plan)
+        content = encode(fig, fmt)
     return RenderedChart(
         content=content,
         format=fmt,
@@ -162,6 +175,7 @@ def render_chart(
         render_ms=round((time.perf_counter() - started) * 1000.0, 3),
         title=plan.title,
         columns=plan.columns,
+        air_quality=air_quality_shown,
     )
 
 
@@ -173,7 +187,7 @@ def warm_up() -> None:
 def build_figure(**kwargs) -> Figure:
     """Validate and reduce like render_chart and return the unrendered Figure (tests, bench)."""
     kwargs.pop("fmt", None)
-    return figure_for(prepare(**kwargs))
+    return figure_for(prepare(**kwargs))[0]
 
 
 def full_colour_rgba(**kwargs) -> np.ndarray:

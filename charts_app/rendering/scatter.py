@@ -10,6 +10,7 @@ from matplotlib import colormaps
 
 from core.errors import InputError
 
+from .airquality import column_label
 from .layout import (
     Plan,
     add_legend,
@@ -165,8 +166,8 @@ def build_scatter(table, *, chart_type, x, ys, color, value, title, x_label, y_l
     return Plan(
         chart_type=chart_type,
         title=title or f"{', '.join(ys)} by {x}",
-        x_label=x_label or x,
-        y_label=y_label or (ys[0] if len(ys) == 1 else "value"),
+        x_label=x_label or column_label([x]),
+        y_label=y_label or column_label(ys),
         draw=_drawer(drawn, colours, colouring, kind, labels, rotation, total),
         data_rows=int(len(kept)),
         original_rows=table.n,

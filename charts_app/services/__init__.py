@@ -11,7 +11,14 @@ seed       the in-process Python API (sync and async), the seed's service object
 """
 
 from .admission import limits_apply, render_admission, render_status, user_render_slot
-from .agent import STATIC_NOTICE, chart_answer, columns_used, error_answer, sampling_notice
+from .agent import (
+    STATIC_NOTICE,
+    air_quality_notice,
+    chart_answer,
+    columns_used,
+    error_answer,
+    sampling_notice,
+)
 from .charts import (
     ChartCreateResult,
     chart_as_dict,
@@ -57,6 +64,7 @@ __all__ = [
     "chart_answer",
     "error_answer",
     "columns_used",
+    "air_quality_notice",
     "sampling_notice",
     "acleanup_old_charts",
     "adelete_session_charts",

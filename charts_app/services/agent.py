@@ -25,7 +25,7 @@ ENGINE = "matplotlib"
 _OUTPUTS = {"file": "url", "url": "url", "base64": "base64", "plotly_json": "url"}
 # Today's names of the same arguments, still accepted.
 _ALIASES = {"x": "x_column", "y": "y_column", "color": "color_column", "output": "output_format"}
-_OPTIONS = {"value", "format", "fmt", "user"}
+_OPTIONS = {"value", "format", "fmt", "user", "air_quality"}
 STATIC_NOTICE = (
     "Interactive charts are not available here; this is a static image of the same chart."
 )
@@ -77,6 +77,7 @@ def agent_call(*, data, chart_type, session_id, interactive, names: dict, option
         "x_label": names.get("x_label"),
         "y_label": names.get("y_label"),
         "value": options.get("value"),
+        "air_quality": options.get("air_quality", "auto"),
         "fmt": fmt,
         "output": _OUTPUTS[output],
         "user": options.get("user"),
@@ -102,6 +103,21 @@ def sampling_notice(sampling: str | None, shown: int | None, total: int | None) 
         "bins": f"{total:,} rows are averaged into {shown:,} bins of x.",
     }
     return "📊 Data sampled: " + sentences.get(sampling, f"Showing {shown:,} of {total:,}.")
+
+
+def air_quality_notice(air_quality: dict | None) -> str | None:
+    """The chart's air-quality background in a sentence (for a model to pass on); None
+    when the chart shows no categories."""
+    if not air_quality:
+        return None
+    bands = ", ".join(air_quality["bands_shown"])
+    text = f"Background colours: {air_quality['scale']} categories ({bands})."
+    guideline = air_quality.get("guideline")
+    if guideline and guideline["shown"]:
+        text += (
+            f" Dashed line: the {guideline['name']} ({guideline['value']:g} {guideline['unit']})."
+        )
+    return text
 
 
 def columns_used(drawn: dict | None, asked: dict | None = None) -> dict | None:

@@ -176,6 +176,7 @@ def chart_as_dict(chart: Chart) -> dict:
         "data_rows": meta.get("data_rows"),
         "original_rows": meta.get("original_rows"),
         "sampled": meta.get("sampled", False),
+        "air_quality": meta.get("air_quality"),
     }
 
 
@@ -202,6 +203,7 @@ class ChartCreateResult:
             "data_rows": rendered.data_rows,
             "original_rows": rendered.original_rows,
             "sampled": rendered.sampled,
+            "air_quality": rendered.air_quality,
         }
 
 
@@ -262,6 +264,7 @@ def _render_meta(rendered) -> dict:
         "sampled": rendered.sampled,
         "sampling": rendered.sampling,
         "columns": rendered.columns,
+        "air_quality": rendered.air_quality,
         "render_ms": round(rendered.render_ms, 2),
     }
 
@@ -279,6 +282,7 @@ def chart_create(
     x_label: str | None = None,
     y_label: str | None = None,
     value: str | None = None,
+    air_quality: str = "auto",
     fmt: str = "png",
     output: str = "url",
     limited: bool = False,
@@ -303,6 +307,7 @@ def chart_create(
         "x_label": x_label,
         "y_label": y_label,
         "value": value,
+        "air_quality": air_quality,
         "fmt": fmt,
     }
     request_hash = request_fingerprint({**spec, "session_id": session_id})

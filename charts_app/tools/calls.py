@@ -62,7 +62,8 @@ def generate_chart(arguments: dict, *, user, include_image: bool = False):
 
 def _render_again(kwargs: dict) -> bytes:
     """The image of a chart an identical earlier call made (its file may be remote)."""
-    spec = {key: kwargs[key] for key in ("data", "chart_type", "x", "y", "color", "value")}
+    keys = ("data", "chart_type", "x", "y", "color", "value", "air_quality")
+    spec = {key: kwargs[key] for key in keys}
     texts = {key: kwargs[key] for key in ("title", "x_label", "y_label")}
     return render_chart(**spec, **texts, fmt=kwargs["fmt"]).content
 

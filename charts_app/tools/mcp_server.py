@@ -20,6 +20,9 @@ from django.db import close_old_connections
 from mcp.server import Server
 from mcp.server.auth.middleware.auth_context import get_access_token
 
+from charts_app.chart_kinds import AIR_QUALITY_SCHEMA
+from charts_app.services import air_quality_notice
+
 from . import calls
 from .definitions import (
     DELETE_SESSION_CHARTS,
@@ -42,6 +45,20 @@ _INCLUDE_IMAGE = {
         "description": "Also return the image itself (for clients that show MCP images).",
     }
 }
+
+
+def json_schema(openapi: dict) -> dict:
+    """An OpenAPI 3.0 schema as JSON Schema: `nullable: true` becomes a "null" type."""
+    out = {key: value for key, value in openapi.items() if key != "nullable"}
+    if openapi.get("nullable"):
+        out["type"] = [openapi["type"], "null"]
+    if "properties" in out:
+        out["properties"] = {name: json_schema(sub) for name, sub in out["properties"].items()}
+    if "items" in out:
+        out["items"] = json_schema(out["items"])
+    return out
+
+
 _NUMBER_OR_NULL = {"type": ["integer", "null"]}
 _TEXT_OR_NULL = {"type": ["string", "null"]}
 CHART_ANSWER_SCHEMA = {
@@ -61,6 +78,7 @@ CHART_ANSWER_SCHEMA = {
         "data_sampled": {"type": "boolean"},
         "sampling_notice": _TEXT_OR_NULL,
         "columns_used": {"type": ["object", "null"]},
+        "air_quality": json_schema(AIR_QUALITY_SCHEMA),
     },
     "required": ["success", "chart_data", "markdown", "format", "chart_type", "data_sampled"],
 }
@@ -179,8 +197,9 @@ def run_tool(user_id: int, name: str, arguments: dict) -> types.CallToolResult:
 
 def _chart_text(answer: dict) -> str:
     lines = [answer["markdown"]]
-    if answer.get("sampling_notice"):
-        lines.append(answer["sampling_notice"])
+    for notice in (answer.get("sampling_notice"), air_quality_notice(answer.get("air_quality"))):
+        if notice:
+            lines.append(notice)
     if answer.get("notice"):
         lines.append(answer["notice"])
     return "\n\n".join(lines)

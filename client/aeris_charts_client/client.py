@@ -104,7 +104,7 @@ def _stored_answer(body: dict) -> dict:
     """The seed's save_chart answer from the HTTP chart answer."""
     keys = (
         "id url backend session_id chart_type format path bytes width height created_at "
-        "markdown data_rows original_rows sampled"
+        "markdown data_rows original_rows sampled air_quality"
     ).split()
     return {"chart_id": body["id"], **{key: body.get(key) for key in keys}}
 
@@ -149,7 +149,7 @@ def _json_row(row: dict) -> dict:
 def generate_chart_call(data, chart_type, names: dict, session_id, options: dict) -> _Call:
     body = {"data": _records(data), "chart_type": chart_type}
     body.update({key: value for key, value in names.items() if value is not None})
-    for key in ("x", "y", "color", "value", "format", "output"):
+    for key in ("x", "y", "color", "value", "format", "output", "air_quality"):
         if options.get(key) is not None:
             body[key] = options[key]
     if session_id:

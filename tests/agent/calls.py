@@ -25,7 +25,7 @@ AGENT_KEYS = {
     "columns_used",
     "sampling_notice",
 }
-SERVICE_KEYS = {"url", "markdown", "id", "path", "width", "height", "bytes"}
+SERVICE_KEYS = {"url", "markdown", "id", "path", "width", "height", "bytes", "air_quality"}
 SESSION_69 = "s-" + "a1b2c3d4e5f6" * 5 + "x_y-z01"  # 69 characters, as Aeris-AQ makes them
 assert len(SESSION_69) == 69
 

@@ -44,6 +44,7 @@ CHART_FIELDS = {
     "data_sampled",
     "sampling_notice",
     "columns_used",
+    "air_quality",
     "path",
 }
 

@@ -68,9 +68,12 @@ def test_answers_have_the_in_process_keys(server):
         stored = viz.generate_chart(json_rows(hourly()), "line", "time", "pm2_5")
         inline = viz.generate_chart(json_rows(hourly()), "bar", output_format="base64")
         failed = viz.generate_chart(json_rows(hourly()), "line", y_column="o3")
+        plain = viz.generate_chart(json_rows(hourly()), "line", "time", "pm2_5", air_quality="off")
     assert AGENT_KEYS | SERVICE_KEYS <= set(stored) and AGENT_KEYS <= set(inline)
     assert inline["storage"] == "base64" and inline["chart_data"].startswith("data:image/png")
     assert (stored["data_rows"], stored["original_rows"]) == (21, 24)
+    assert stored["air_quality"]["pollutant"] == "PM2.5" and plain["air_quality"] is None
+    assert inline["air_quality"]["pollutant"] == "PM2.5"  # bars of the first column, pm2_5
     assert failed["success"] is False and failed["field"] == "y" and "'o3'" in failed["message"]
     assert failed["chart_type"] == "line"
 

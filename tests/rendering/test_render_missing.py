@@ -25,7 +25,8 @@ PRESENT = [0, 1, 6, 7]
 def test_a_line_breaks_at_each_gap_and_counts_what_it_drew():
     chart = render_chart(data=GAPPY, chart_type="line", x="time", y="pm25")
     assert (chart.data_rows, chart.original_rows, chart.sampled) == (4, 8, False)
-    (line,) = build_figure(data=GAPPY, chart_type="line", x="time", y="pm25").axes[0].lines
+    ax = build_figure(data=GAPPY, chart_type="line", x="time", y="pm25", air_quality="off").axes[0]
+    (line,) = ax.lines
     y = line.get_ydata()
     # Two runs (hours 0-1 and 6-7) with one NaN between: matplotlib lifts the pen there.
     assert np.isnan(y).sum() == 1
@@ -55,7 +56,7 @@ def test_bars_and_slices_leave_out_what_has_no_reading():
         {"city": "Lagos", "pm25": None},  # left out of Lagos's mean
         {"city": None, "pm25": 12.0},  # no city: no bar to go to
     ]
-    ax = build_figure(data=data, chart_type="bar").axes[0]
+    ax = build_figure(data=data, chart_type="bar", air_quality="off").axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Kampala", "Lagos"]
     assert [p.get_height() for p in ax.patches] == [55.0, 68.0]
     pie = build_figure(data=data, chart_type="pie").axes[0]

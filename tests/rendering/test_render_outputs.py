@@ -95,9 +95,9 @@ def test_defaults_use_first_column_for_x_and_second_for_y():
     data = [{"day": i, "pm25": float(i * 2), "no2": 1.0} for i in range(10)]
     chart = render_chart(data=data, chart_type="line")
     assert chart.title == "pm25 by day"
-    ax = build_figure(data=data, chart_type="line").axes[0]
+    ax = build_figure(data=data, chart_type="line", air_quality="off").axes[0]
     assert ax.get_xlabel() == "day"
-    assert ax.get_ylabel() == "pm25"
+    assert ax.get_ylabel() == "PM2.5 (µg/m³)"  # a recognised pollutant: with its unit
     (line,) = ax.get_lines()
     assert list(line.get_ydata()) == [float(i * 2) for i in range(10)]
 
@@ -143,7 +143,7 @@ def test_grouped_bars_average_duplicate_categories():
     data = [{"city": c, "pm25": v} for c, v in [("A", 1.0), ("B", 4.0), ("A", 3.0)]]
     chart = render_chart(data=data, chart_type="bar")
     assert (chart.data_rows, chart.sampled, chart.sampling) == (2, True, "mean")
-    ax = build_figure(data=data, chart_type="bar").axes[0]
+    ax = build_figure(data=data, chart_type="bar", air_quality="off").axes[0]
     heights = [p.get_height() for p in ax.patches]
     assert heights == [2.0, 4.0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["A", "B"]
@@ -248,7 +248,7 @@ def test_histogram_defaults_to_the_first_numeric_column():
     chart = render_chart(data=data, chart_type="histogram")
     assert chart.title == "Distribution of pm25"
     ax = build_figure(data=data, chart_type="histogram").axes[0]
-    assert ax.get_xlabel() == "pm25"
+    assert ax.get_xlabel() == "PM2.5 (µg/m³)"
     assert sum(p.get_height() for p in ax.patches) == 50  # every value counted
 
 

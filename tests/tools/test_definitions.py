@@ -31,6 +31,7 @@ EXAMPLE = {
     "y_label": "PM2.5 (µg/m³)",
     "color_column": "tab:green",
     "format": "png",
+    "air_quality": "off",
 }
 
 

@@ -128,6 +128,8 @@ async def _the_rest(session) -> dict:
     seen["listed"] = await session.call_tool("list_session_charts", {"session_id": "mcp-s1"})
     seen["bad"] = await session.call_tool("generate_chart", {**CHART_CALL, "y_column": "o3"})
     seen["typo"] = await session.call_tool("generate_chart", {**CHART_CALL, "colour": "red"})
+    pm25 = {**CHART_CALL, "y_column": "pm2_5"}  # the default session
+    seen["air_quality"] = await session.call_tool("generate_chart", pm25)
     seen["deleted"] = await session.call_tool("delete_session_charts", {"session_id": "mcp-s1"})
     return seen
 
@@ -160,6 +162,10 @@ def check_round(seen: dict, deployment) -> None:
     assert listed["count"] == 1 and listed["charts"][0]["id"] == answer["id"]
     assert seen["bad"].is_error and "y: Column 'o3'" in seen["bad"].content[0].text
     assert seen["typo"].is_error and "colour: unknown field" in seen["typo"].content[0].text
+    assert answer["air_quality"] is None  # PM2.5 and PM10 together: no one scale to show
+    banded = seen["air_quality"]
+    assert banded.structured_content["air_quality"]["pollutant"] == "PM2.5"
+    assert "Background colours: US EPA 24-hour PM2.5" in banded.content[0].text
     assert seen["deleted"].structured_content["deleted"] == 1
     assert seen["served_after"].status_code == 404  # files gone with the session
     assert not rows(deployment, "SELECT id FROM charts_app_chart WHERE session_id = 'mcp-s1'")
