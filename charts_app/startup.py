@@ -31,6 +31,9 @@ def _run() -> None:
         warm_up()
     except Exception:
         logger.exception("Renderer warm-up failed")
+    from .storage.registry import warm_up as storage_warm_up
+
+    storage_warm_up()
     if conf.PRUNE_ON_STARTUP:
         try:
             startup_prune()

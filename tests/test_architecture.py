@@ -133,7 +133,10 @@ def test_no_import_cycles():
         ),
         ("charts_app.rendering", ["charts_app.models", "charts_app.services", "charts_app.api"]),
         ("charts_app.rendering", ["charts_app.storage", "sessions_app"]),
-        ("charts_app.services", ["charts_app.api", "charts_app.views", "charts_app.admin"]),
+        (
+            "charts_app.services",
+            ["charts_app.api", "charts_app.tools", "charts_app.views", "charts_app.admin"],
+        ),
     ],
 )
 def test_imports_run_downward(layer, forbidden):

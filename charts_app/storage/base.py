@@ -107,6 +107,10 @@ class ChartBackend(Protocol):
     def tidy_session(self, session_id: str) -> None:
         """Remove what an emptied session folder leaves behind (nothing on object stores)."""
 
+    def warm_up(self) -> None:
+        """Make now what the first upload would otherwise make inside its wait (an SDK
+        client, its service models): called once at start-up."""
+
     def list_resources(self, prefix: str | None = None) -> Iterator[tuple[str, object]]:
         """Yield (name, created_at) of every file under the charts folder."""
 

@@ -115,6 +115,9 @@ class ChartCloudinaryStorage(MediaCloudinaryStorage):
     def session_names(self, session_id: str) -> list[str]:
         return list(self.list_names(self.session_prefix(session_id)))
 
+    def warm_up(self) -> None:
+        """Nothing to prepare: the SDK's requests carry their own configuration."""
+
     def tidy_session(self, session_id: str) -> None:
         """Cloudinary folders need no tidying: an asset's folder is part of its name."""
 

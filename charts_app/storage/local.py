@@ -166,6 +166,9 @@ class LocalChartStorage(FileSystemStorage):
         except OSError as exc:
             raise _io_error("delete", folder, exc) from exc
 
+    def warm_up(self) -> None:
+        """Nothing to prepare: the disk is always there."""
+
     def tidy_session(self, session_id: str) -> None:
         if is_folder(session_id):
             _remove_empty_dir(self.charts_root / session_id)

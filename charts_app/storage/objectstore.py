@@ -207,6 +207,11 @@ class ObjectStoreMixin:
     def delete_orphans(self, names: Iterable[str]) -> dict[str, str]:
         return self.delete_many(names)
 
+    def warm_up(self) -> None:
+        """The SDK client (S3: the process's boto3 session reads its service models, ~0.3 s;
+        seconds on a busy machine), made before the first upload's wait starts."""
+        self.client  # noqa: B018 - a property that builds and keeps the client
+
     def tidy_session(self, session_id: str) -> None:
         """Object stores have no folders to remove."""
 

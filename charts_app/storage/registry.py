@@ -57,6 +57,15 @@ def build_chain() -> ChartStorageChain:
     return ChartStorageChain(backends, settings=settings, resolve=make_backend)
 
 
+def warm_up() -> None:
+    """Prepare each configured backend's SDK client before the first upload (start-up)."""
+    for backend in get_chain().backends:
+        try:
+            backend.warm_up()
+        except Exception:  # a backend that is down now is the chain's business later
+            logger.warning("Could not prepare the %s backend", backend.backend_name, exc_info=True)
+
+
 @lru_cache(maxsize=1)
 def get_chain() -> ChartStorageChain:
     return build_chain()

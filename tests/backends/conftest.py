@@ -71,6 +71,12 @@ def moto_server():
         aws_secret_access_key=S3_KEYS["secret_key"],
     )
     client.create_bucket(Bucket=S3_BUCKET)
+    # The backends' shared boto3 session reads its service models here, as a server's
+    # start-up does (storage.registry.warm_up), not inside the first test's 1 s upload.
+    from charts_app.storage.s3 import ChartS3Storage
+
+    options = {"bucket_name": S3_BUCKET, "endpoint_url": proxy.base_url, **S3_KEYS}
+    ChartS3Storage(options=options | {"region_name": "us-east-1"}).warm_up()
     yield proxy, client
     proxy.stop()
     server.stop()

@@ -150,3 +150,21 @@ def test_azure_timeouts_fail_fast(azure):
         "read_timeout": 2.5,
         "retry_total": 0,
     }
+
+
+def test_start_up_prepares_each_backends_client_and_survives_one_that_fails(
+    three_tiers, caplog, monkeypatch
+):
+    from charts_app.storage import registry
+
+    s3_backend = get_chain().by_name["s3"]
+    assert s3_backend._client is None  # made lazily, by the first upload...
+    registry.warm_up()
+    assert s3_backend._client is not None  # ...or at start-up, before any upload waits
+
+    def broken():
+        raise RuntimeError("no network yet")
+
+    monkeypatch.setattr(get_chain().by_name["cloudinary"], "warm_up", broken)
+    registry.warm_up()  # logged, not raised: the chain deals with a down backend later
+    assert "Could not prepare the cloudinary backend" in caplog.text
