@@ -121,7 +121,10 @@ class ServerProcess:
             return ""
 
     def __enter__(self) -> ServerProcess:
-        return self.start()
+        """`with server:` starts it; `with server.start(timeout=...):` uses that start."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+        return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
