@@ -4,6 +4,8 @@ series colours. Decided before drawing (measuring text would need a draw pass)."
 from __future__ import annotations
 
 import math
+import pickle
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,12 +47,24 @@ class Plan:
     columns: dict | None = None  # the columns drawn: {"x": ..., "y": [...], "color": ...}
 
 
-def figure_for(plan: Plan) -> Figure:
+# Every chart starts from the same figure chrome (size, margins, axes, grid, spines, tick
+# style): it is built once per process (per `grid`), pickled, and each chart unpickles a
+# fresh, independent copy: ~3 ms instead of ~8 ms. The copy also carries TEMPLATE_TICKS
+# ready-made ticks per axis, which a draw would otherwise create one by one (~1 ms each:
+# three lines and two texts, their properties copied from the first tick). Unused ones are
+# never drawn. Pickling figures is supported matplotlib API; the bytes are immutable, so
+# threads share them safely.
+TEMPLATE_TICKS = 12
+_templates: dict[bool, bytes] = {}
+_templates_lock = threading.Lock()
+
+
+def _chrome(grid: bool) -> Figure:
     fig = Figure(figsize=FIG_SIZE_IN, dpi=FIG_DPI, facecolor="white")
-    fig.subplots_adjust(**(MARGINS | (plan.margins or {})))
+    fig.subplots_adjust(**MARGINS)
     ax = fig.add_subplot()
     ax.set_facecolor("white")
-    if plan.grid:
+    if grid:
         ax.grid(True, color=GRID_COLOR, linewidth=0.8)
         ax.set_axisbelow(True)
         for side in ("top", "right"):
@@ -58,6 +72,29 @@ def figure_for(plan: Plan) -> Figure:
         for side in ("left", "bottom"):
             ax.spines[side].set_color("#888888")
     ax.tick_params(colors="#444444", labelsize=9)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.get_major_ticks(TEMPLATE_TICKS)
+        axis.get_minor_ticks(1)
+    return fig
+
+
+def blank_figure(grid: bool = True) -> Figure:
+    """A new figure with the chart chrome and one Axes (`fig.axes[0]`), nothing drawn."""
+    blob = _templates.get(grid)
+    if blob is None:
+        with _templates_lock:
+            blob = _templates.get(grid)
+            if blob is None:
+                blob = pickle.dumps(_chrome(grid), protocol=pickle.HIGHEST_PROTOCOL)
+                _templates[grid] = blob
+    return pickle.loads(blob)  # our own bytes, made above
+
+
+def figure_for(plan: Plan) -> Figure:
+    fig = blank_figure(plan.grid)
+    if plan.margins:
+        fig.subplots_adjust(**(MARGINS | plan.margins))
+    ax = fig.axes[0]
     plan.draw(fig, ax)
     ax.set_title(plan.title, fontsize=13, color=TEXT_COLOR, pad=10, parse_math=False)
     if plan.x_label:
