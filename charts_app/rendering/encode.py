@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from types import MappingProxyType
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from PIL import Image, ImageChops
 
@@ -56,6 +56,30 @@ _luts: list[np.ndarray] = []
 _luts_lock = threading.Lock()
 
 
+_thread = threading.local()  # each thread's Agg renderer, reused chart after chart
+
+
+class ReusingCanvas(FigureCanvasAgg):
+    """An Agg canvas that draws with its thread's renderer, kept from chart to chart.
+
+    Every chart has the same size, so the pixel buffer is not allocated again, and
+    matplotlib's text-metrics cache (keyed by renderer) keeps the sizes of the texts that
+    every chart repeats (tick labels, dates): ~5% of a draw. The renderer is cleared at the
+    start of each draw; a thread draws one figure at a time, and the pixels are encoded
+    before that thread draws again.
+    """
+
+    def get_renderer(self):
+        w, h = self.get_width_height(physical=True)
+        key = (w, h, self.figure.dpi)
+        kept = getattr(_thread, "renderer", None)
+        if kept is None or kept[0] != key:
+            kept = _thread.renderer = (key, RendererAgg(w, h, self.figure.dpi))
+        self._lastKey = key
+        self.renderer = kept[1]
+        return self.renderer
+
+
 def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
     """Mean absolute per-channel difference of two uint8 arrays of the same shape."""
     high = np.maximum(a, b)
@@ -79,7 +103,7 @@ def encode(fig: Figure, fmt: str) -> bytes:
     if fmt == "svg":
         fig.savefig(out, format="svg", dpi=FIG_DPI, metadata={"Date": None})
         return out.getvalue()
-    canvas = FigureCanvasAgg(fig)
+    canvas = ReusingCanvas(fig)
     canvas.draw()
     rgba = canvas.buffer_rgba()
     if fmt == "png":
