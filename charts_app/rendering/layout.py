@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from matplotlib import colors as mcolors
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator
 
 from core.errors import InputError
 
@@ -100,19 +101,28 @@ def figure_for(plan: Plan) -> Figure:
         ax.set_xlabel(plan.x_label, fontsize=10, color=TEXT_COLOR, parse_math=False)
     if plan.y_label:
         ax.set_ylabel(plan.y_label, fontsize=10, color=TEXT_COLOR, parse_math=False)
+    freeze_ticks(ax.xaxis)
     # A title at its usual place (y=1.0) skips matplotlib's automatic placement, which lays
     # out every y tick label on each draw (~15% of a draw) only to move the title above a y
     # offset text ("1e6") that overlaps it. Kept automatic when the y axis shows one.
-    y = None if y_offset_text(ax) else 1.0
+    y = None if freeze_ticks(ax.yaxis) else 1.0
     ax.set_title(plan.title, fontsize=13, color=TEXT_COLOR, pad=10, parse_math=False, y=y)
     return fig
 
 
-def y_offset_text(ax) -> str:
-    """The offset text ("1e6", "+3.5e4") the y axis will show, from its final ticks."""
-    yaxis = ax.yaxis
-    formatter = yaxis.get_major_formatter()
-    formatter.format_ticks(yaxis.get_majorticklocs())  # what the draw does first
+def freeze_ticks(axis) -> str:
+    """Fix an axis's major tick positions to what its locator gives now, and return the
+    offset text its formatter will show ("1e6", "+3.5e4", "2026-Nov").
+
+    Called once the data is drawn (the view limits are final): a draw asks the locator
+    ~3 times per axis (tick update, label placement, spine extent), and date locators are
+    slow. The formatter is kept (it formats the same positions the same way).
+    """
+    locs = axis.get_majorticklocs()
+    formatter = axis.get_major_formatter()
+    formatter.format_ticks(locs)  # as a draw does first: sets the offset
+    if not isinstance(axis.get_major_locator(), FixedLocator):
+        axis.set_major_locator(FixedLocator(locs))
     return formatter.get_offset()
 
 
