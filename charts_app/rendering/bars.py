@@ -6,7 +6,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layout import Plan, add_legend, category_ticks, plain_color, series_colors, x_label_layout
+from .layout import (
+    Plan,
+    add_legend,
+    category_ticks,
+    plain_color,
+    series_colors,
+    tick_count,
+    x_label_layout,
+)
 from .reduce import codes_first_seen, group_mean
 from .style import BAR_MAX_CATEGORIES, SUBTLE_TEXT_COLOR
 from .table import fmt_number
@@ -138,4 +146,5 @@ def build_bar(table, *, chart_type, x, ys, color, value, title, x_label, y_label
         sampling=bars.sampling,
         margins=margins,
         columns={"x": x, "y": ys},
+        ticks=(tick_count(len(bars.labels), BAR_MAX_CATEGORIES) if bars.labels else 12, 12),
     )
