@@ -20,6 +20,8 @@ from .times import ParsedTimes, looks_temporal, parse_times
 
 MISSING = object()  # a record without the key
 NUMERIC_TYPES = (int, float, np.integer, np.floating)
+# Columns of only these convert in one numpy call (numpy scalars: records from DataFrames).
+_PLAIN_NUMBER_TYPES = frozenset({int, float, np.float64, np.float32, np.int64, np.int32})
 _MISSING_STRINGS = {"", "nan", "NaN", "NAN", "null", "None"}
 
 
@@ -50,6 +52,7 @@ class Table:
         self.columns = columns
         self.n = len(rows)
         self._times: dict[str, ParsedTimes] = {}
+        self._numeric: dict[str, bool] = {}  # is_numeric per column, asked several times
 
     @classmethod
     def from_records(cls, data, max_rows: int) -> Table:
@@ -124,8 +127,17 @@ class Table:
 
     def is_numeric(self, col: str) -> bool:
         """Whether the column's present values are numbers or numeric strings."""
+        if col not in self._numeric:
+            self._numeric[col] = self._is_numeric(self.values(col))
+        return self._numeric[col]
+
+    @staticmethod
+    def _is_numeric(vals: list) -> bool:
+        if set(map(type, vals)) <= _PLAIN_NUMBER_TYPES:
+            # Only NaN is missing among these: numeric when any value is not NaN.
+            return any(v == v for v in vals)
         found = False
-        for v in self.values(col):
+        for v in vals:
             if is_missing(v):
                 continue
             if isinstance(v, (bool, np.bool_)):
@@ -152,7 +164,7 @@ class Table:
         """The column as float64, NaN where a reading is missing; refuses booleans,
         Infinity, text and a column without any value."""
         vals = self.values(col)
-        if set(map(type, vals)) <= {int, float}:
+        if set(map(type, vals)) <= _PLAIN_NUMBER_TYPES:
             try:
                 arr = np.array(vals, dtype=np.float64)
             except OverflowError:
