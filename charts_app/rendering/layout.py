@@ -108,6 +108,24 @@ def blank_figure(grid=True, ticks=(12, 12), colorbar=False) -> Figure:
     return pickle.loads(blob)  # our own bytes, made above
 
 
+# The templates most charts use (line/area/timeseries/scatter/histogram/box/violin, pie,
+# scatter with a colour bar, heatmaps, bars): built at warm-up rather than on a first request.
+COMMON_TEMPLATES = (
+    (True, (12, 12), False),
+    (False, (1, 1), False),
+    (True, (12, 12), True),
+    (False, (25, 12), True),
+    (False, (25, 25), True),
+    (True, (25, 12), False),
+    (True, (50, 12), False),
+)
+
+
+def warm_templates() -> None:
+    for grid, ticks, colorbar in COMMON_TEMPLATES:
+        blank_figure(grid, ticks, colorbar)
+
+
 def add_colorbar(fig: Figure, ax, mappable):
     """The colour bar right of the chart: in the axes the template made, when it did."""
     made = [cax for cax in fig.axes if cax.get_label() == "<colorbar>"]
