@@ -7,7 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from .airquality import banded_pollutant, column_label, series_styles
-from .layout import Plan, add_legend, category_ticks, plain_color, series_colors, x_label_layout
+from .layout import (
+    Plan,
+    add_legend,
+    category_ticks,
+    plain_color,
+    series_colors,
+    tick_count,
+    x_label_layout,
+)
 from .reduce import codes_first_seen, group_mean
 from .style import BAR_MAX_CATEGORIES, SUBTLE_TEXT_COLOR
 from .table import fmt_number
@@ -147,4 +155,5 @@ def build_bar(
         margins=margins,
         columns={"x": x, "y": ys},
         pollutant=pollutant,
+        ticks=(tick_count(len(bars.labels), BAR_MAX_CATEGORIES) if bars.labels else 12, 12),
     )

@@ -12,7 +12,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from core.errors import InputError
 
 from .airquality import column_label
-from .layout import Plan, category_ticks, plain_color, x_label_layout
+from .layout import Plan, add_colorbar, category_ticks, plain_color, tick_count, x_label_layout
 from .reduce import codes_first_seen, group_mean
 from .style import HEATMAP_CMAP, HEATMAP_EMPTY_COLOR, HEATMAP_MAX_CATEGORIES
 from .table import Table, fmt_number
@@ -81,7 +81,7 @@ def _drawer(grid, cmap, *, origin, value, x_cats, y_cats, rotation):
 
     def draw(fig, ax):
         im = ax.imshow(masked, cmap=cmap, aspect="auto", interpolation="nearest", origin=origin)
-        cbar = fig.colorbar(im, ax=ax, pad=0.02, fraction=0.05)
+        cbar = add_colorbar(fig, ax, im)
         cbar.set_label(column_label([value]), parse_math=False)
         cbar.ax.tick_params(labelsize=9)
         category_ticks(ax, x_cats, 25, rotation=rotation)
@@ -150,4 +150,6 @@ def build_heatmap(table, *, chart_type, x, ys, color, value, title, x_label, y_l
         margins=margins,
         grid=False,
         columns={"x": x, "y": [y], "value": value},
+        ticks=(tick_count(len(x_cats), 25), tick_count(len(y_cats), 25)),
+        colorbar=True,
     )

@@ -83,4 +83,5 @@ def build_pie(table, *, chart_type, x, ys, color, value, title, x_label, y_label
         sampling="topN" if grouped else ("sum" if aggregated else None),
         grid=False,
         columns={"x": x, "y": [y]},
+        ticks=(1, 1),  # a pie has none
     )

@@ -20,7 +20,7 @@ from .bars import build_bar
 from .distributions import build_distribution, build_histogram
 from .encode import encode
 from .heatmap import build_heatmap
-from .layout import Plan, figure_for
+from .layout import Plan, figure_for, warm_templates
 from .lines import build_line_like
 from .pie import build_pie
 from .scatter import build_scatter
@@ -180,8 +180,10 @@ def render_chart(
 
 
 def warm_up() -> None:
-    """Render one small chart so the font cache and text layout are ready before traffic."""
+    """Render one small chart so the font cache and text layout are ready before traffic,
+    and build the figure templates most charts start from."""
     render_chart(data=[{"x": 0, "y": 0.0}, {"x": 1, "y": 1.0}], chart_type="line", fmt="png")
+    warm_templates()
 
 
 def build_figure(**kwargs) -> Figure:

@@ -13,11 +13,13 @@ from core.errors import InputError
 from .airquality import column_label
 from .layout import (
     Plan,
+    add_colorbar,
     add_legend,
     category_ticks,
     check_color,
     series_colors,
     short_label,
+    tick_count,
     x_label_layout,
 )
 from .lines import set_time_axis, x_axis
@@ -122,7 +124,7 @@ def _drawer(drawn, colours, colouring: _Colouring, kind, labels, rotation, total
                     linewidths=0,
                     zorder=3,
                 )
-                cbar = fig.colorbar(sc, ax=ax, pad=0.02, fraction=0.05)
+                cbar = add_colorbar(fig, ax, sc)
                 cbar.set_label(colouring.column, parse_math=False)
                 cbar.ax.tick_params(labelsize=9)
             elif colouring.codes is not None:
@@ -175,4 +177,6 @@ def build_scatter(table, *, chart_type, x, ys, color, value, title, x_label, y_l
         sampling="grid" if sampled else None,
         margins=margins,
         columns={"x": x, "y": ys, "color": column},
+        ticks=(tick_count(len(labels), BAR_MAX_CATEGORIES) if kind == "category" else 12, 12),
+        colorbar=colouring.values is not None,
     )

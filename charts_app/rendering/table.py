@@ -20,6 +20,8 @@ from .times import ParsedTimes, looks_temporal, parse_times
 
 MISSING = object()  # a record without the key
 NUMERIC_TYPES = (int, float, np.integer, np.floating)
+# Columns of only these convert in one numpy call (numpy scalars: records from DataFrames).
+_PLAIN_NUMBER_TYPES = frozenset({int, float, np.float64, np.float32, np.int64, np.int32})
 _MISSING_STRINGS = {"", "nan", "NaN", "NAN", "null", "None"}
 
 
@@ -50,8 +52,8 @@ class Table:
         self.columns = columns
         self.n = len(rows)
         self._times: dict[str, ParsedTimes] = {}
-        self._values: dict[str, list] = {}
-        self._numeric: dict[str, bool] = {}
+        self._values: dict[str, list] = {}  # a column's values, read once
+        self._numeric: dict[str, bool] = {}  # is_numeric per column, asked several times
 
     @classmethod
     def from_records(cls, data, max_rows: int) -> Table:
@@ -135,11 +137,9 @@ class Table:
 
     @staticmethod
     def _is_numeric(vals: list) -> bool:
-        kinds = set(map(type, vals))
-        if kinds <= {int, float, type(None)}:  # plain JSON numbers, nulls between
-            if float in kinds:
-                return any(v is not None and v == v for v in vals)  # not all NaN or null
-            return int in kinds
+        if set(map(type, vals)) <= _PLAIN_NUMBER_TYPES | {type(None)}:
+            # Plain numbers with nulls between: numeric when any is a number (not NaN).
+            return any(v is not None and v == v for v in vals)
         found = False
         for v in vals:
             if is_missing(v):
@@ -168,9 +168,11 @@ class Table:
         """The column as float64, NaN where a reading is missing; refuses booleans,
         Infinity, text and a column without any value."""
         vals = self.values(col)
-        if set(map(type, vals)) <= {int, float}:
+        kinds = set(map(type, vals))
+        if kinds <= _PLAIN_NUMBER_TYPES | {type(None)}:  # numbers, nulls between: one call
+            plain = [math.nan if v is None else v for v in vals] if type(None) in kinds else vals
             try:
-                arr = np.array(vals, dtype=np.float64)
+                arr = np.array(plain, dtype=np.float64)
             except OverflowError:
                 arr = None
             if arr is not None:

@@ -18,6 +18,12 @@ from .style import MAX_YEAR, MIN_YEAR
 
 # What makes a string look like a date before it is parsed: 2026-11-28...
 _DATE_START = re.compile(r"\s*\d{4}-\d{2}-\d{2}")
+# The usual export: every value one ISO form with one suffix (none, Z or +03:00), parsed
+# by numpy in one call (the wall-clock time as written, which is what the per-value path
+# gives for a shared offset): ~10x faster. Anything else takes the per-value path.
+_LOCAL_DATE = r"\d{4}-\d{2}-\d{2}"
+_LOCAL_TIME = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?"
+_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:\d{2})\Z")
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,37 @@ def _wall_clock(parsed: list[dt.datetime | None]) -> list[float | None]:
     return out
 
 
+def _parse_uniform(values: list, is_missing) -> ParsedTimes | None:
+    """Every present value as numpy datetime64[ms] when all are strings of one ISO form
+    sharing one suffix and within the years; None otherwise (the per-value path decides)."""
+    present = [i for i, v in enumerate(values) if not is_missing(v)]
+    texts = [values[i] for i in present]
+    if not texts or any(type(t) is not str for t in texts):
+        return None
+    found = _SUFFIX.search(texts[0])
+    suffix = found.group(0) if found else ""
+    one = (_LOCAL_TIME if suffix else f"(?:{_LOCAL_TIME}|{_LOCAL_DATE})") + re.escape(suffix)
+    if not re.fullmatch(f"(?:{one}\n)*{one}", "\n".join(texts)):
+        return None
+    if suffix:
+        texts = [t[: -len(suffix)] for t in texts]
+    try:
+        parsed = np.array(texts, dtype="datetime64[ms]")
+    except ValueError:  # a day or hour out of range: the per-value path names the row
+        return None
+    years = parsed.astype("datetime64[Y]").astype(np.int64) + 1970
+    if years.min() < MIN_YEAR or years.max() > MAX_YEAR:
+        return None
+    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ms]")
+    out[present] = parsed
+    return ParsedTimes(out)
+
+
 def parse_times(values: list, is_missing) -> ParsedTimes:
     """Parse every present value; `is_missing(v)` says which values are gaps (NaT)."""
+    uniform = _parse_uniform(values, is_missing)
+    if uniform is not None:
+        return uniform
     parsed: list[dt.datetime | None] = []
     cache: dict = {}
     for i, value in enumerate(values):

@@ -34,7 +34,7 @@ def test_a_line_breaks_at_each_gap_and_counts_what_it_drew():
 
 
 def test_an_area_is_not_filled_across_a_gap():
-    ax = build_figure(data=GAPPY, chart_type="area", x="time", y="pm25").axes[0]
+    ax = build_figure(data=GAPPY, chart_type="area", x="time", y="pm25", air_quality="off").axes[0]
     (fill,) = ax.collections
     assert len(fill.get_paths()) == 2  # one filled polygon per run of readings
 
