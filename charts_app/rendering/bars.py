@@ -124,10 +124,7 @@ def _drawer(bars: _Bars, ys: list[str], colours: list[str], rotation: int):
 def build_bar(
     table, *, chart_type, x, ys, color, value, title, x_label, y_label, air_quality="auto"
 ) -> Plan:
-    x = table.pick(x, "x", [])
-    ys = ys or [table.pick(None, "y", [x], numeric=True)]
-    for col in ys:
-        table.require(col, "y")
+    x, ys = table.x_and_values(x, ys)
     color = plain_color(table, color)
     series = [table.numbers(col, "y") for col in ys]
     if table.is_numeric(x):

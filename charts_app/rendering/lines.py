@@ -108,10 +108,7 @@ def _drawer(drawn, ys, styles, *, area: bool, kind: str, labels, rotation: int):
 def build_line_like(
     table, *, chart_type, x, ys, color, value, title, x_label, y_label, air_quality="auto"
 ) -> Plan:
-    x = table.pick(x, "x", [])
-    ys = ys or [table.pick(None, "y", [x], numeric=True)]
-    for col in ys:
-        table.require(col, "y")
+    x, ys = table.x_and_values(x, ys)
     color = plain_color(table, color)
     xs, kind, labels, series = _prepared_x(table, x, ys, chart_type == "timeseries")
     drawn, kept, sampled = _reduce(xs, kind, series)

@@ -144,10 +144,7 @@ def _drawer(drawn, colours, colouring: _Colouring, kind, labels, rotation, total
 
 
 def build_scatter(table, *, chart_type, x, ys, color, value, title, x_label, y_label) -> Plan:
-    x = table.pick(x, "x", [])
-    ys = ys or [table.pick(None, "y", [x], numeric=True)]
-    for col in ys:
-        table.require(col, "y")
+    x, ys = table.x_and_values(x, ys)
     column = color if (color is not None and color in table.columns) else None
     plain = None if column else check_color(color)
     if column and len(ys) > 1:

@@ -95,6 +95,15 @@ class Table:
     def _available(self) -> str:
         return ", ".join(str(c) for c in self.columns)
 
+    def x_and_values(self, x: str | None, ys: list[str] | None) -> tuple[str, list[str]]:
+        """The x column (default: the first) and the value columns (default: the first
+        numeric column after x), each checked to be in the data."""
+        x = self.pick(x, "x", [])
+        ys = ys or [self.pick(None, "y", [x], numeric=True)]
+        for col in ys:
+            self.require(col, "y")
+        return x, ys
+
     def pick(self, name: str | None, field: str, taken: list[str], numeric: bool = False) -> str:
         """The named column, or by default the first column not already used.
 
