@@ -5,6 +5,8 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# pytest-xdist workers for `make test` (0 runs the suite in one process)
+PYTEST_WORKERS ?= 2
 export MPLBACKEND := Agg
 export MPLCONFIGDIR := $(CURDIR)/.mplconfig
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -14,7 +16,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:
 	@echo "make run    - install, migrate and serve on http://$(HOST):$(PORT) (SQLite, local storage)"
 	@echo "make serve  - the same behind gunicorn, DEBUG off, static files by WhiteNoise"
-	@echo "make test   - install the test extras, lint, and run the whole suite"
+	@echo "make test   - install the test extras, lint, and run the whole suite (PYTEST_WORKERS=2 processes)"
 	@echo "make bench  - benchmarks (render, outage, prune, load, abuse)"
 	@echo "make lint   - ruff"
 
@@ -56,7 +58,7 @@ test: install-test
 	$(PY) -m ruff check . && \
 	bash scripts/ensure_chromium.sh && \
 	bash scripts/ensure_azurite.sh && \
-	$(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) || status=$$?; \
 	echo "make test: wall time $$(( $$(date +%s) - start )) s (exit $$status)"; exit $$status
 
 bench: install-test

@@ -56,10 +56,16 @@ def emulator(emulator_server):
 
 @pytest.fixture
 def cloudinary(settings, emulator):
-    """Configure the service for the emulator, as CLOUDINARY_URL would."""
+    """Configure the service for the emulator, as CLOUDINARY_URL would.
+
+    Callers wait at least 0.3 s for an upload (production: 20 ms, or 4x the recent upload
+    time): the loopback emulator answers in a few ms, so with the production floor one
+    upload slowed by the other test worker would go to local storage and make the
+    contract flaky. Tests of the hedge itself inject delays well past 0.3 s."""
     settings.CHARTS_CLOUDINARY = dict(emulator.sdk_options)
     settings.CHARTS_CLOUDINARY_SOURCE = "CLOUDINARY_URL"
     settings.CHARTS_CLOUDINARY_TIMEOUT = 1.0
+    settings.CHARTS_UPLOAD_MIN_WAIT = 0.3
     return emulator
 
 

@@ -126,7 +126,7 @@ def test_an_upload_that_lands_late_moves_the_chart_to_cloudinary(
     settings.CHARTS_CLOUDINARY_TIMEOUT = 5.0
     for _ in range(3):
         save("warm")
-    cloudinary.inject(delay=0.5, actions=("upload",), times=1)
+    cloudinary.inject(delay=1.5, actions=("upload",), times=1)  # past the 0.3 s wait
 
     late = save("s1")
 
