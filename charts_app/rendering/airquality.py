@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from matplotlib.collections import PolyCollection
 from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
-from .sprites import Label, LabelSprites
+from .sprites import Band, BandFills, Label, LabelSprites
 
 # US EPA category colours, and the band fill's opacity (low, so series read on top).
 CATEGORY_COLORS = {
@@ -164,24 +163,20 @@ def draw_air_quality(ax, pollutant: Pollutant, *, label_over_series: bool = Fals
     series), their names at the right edge, the WHO guideline when in view; the range
     is kept. Returns the chart answer's `air_quality`.
 
-    Drawn cheaply (the bands-on chart costs at most ~1.1x the plain one): the bands are one
-    collection of opaque fills (the tint over white), the labels cached bitmaps (sprites).
+    Drawn cheaply (the bands-on chart costs at most ~1.1x the plain one): the bands are
+    opaque fills (the tint over white) and the labels cached bitmaps, written into the
+    pixel buffer (sprites.py).
     `label_over_series`: the guideline's label goes over the series (bars would hide it),
     on a white backdrop; otherwise series pass over it.
     """
     low, high = (float(limit) for limit in ax.get_ylim())
     bands = visible_bands(pollutant.scale, low, high)
     edge = blended_transform_factory(ax.transAxes, ax.transData)
-    fills = PolyCollection(
-        [[(0, bottom), (1, bottom), (1, top), (0, top)] for _, bottom, top in bands],
-        facecolors=[on_white(CATEGORY_COLORS[name], BAND_ALPHA) for name, _, _ in bands],
-        linewidths=0,
-        antialiaseds=False,
-        transform=edge,
-        zorder=0.2,
-        gid=BAND_GID,
-    )
-    ax.add_collection(fills, autolim=False)
+    fills = [
+        Band(name, bottom, top, on_white(CATEGORY_COLORS[name], BAND_ALPHA))
+        for name, bottom, top in bands
+    ]
+    ax.add_artist(BandFills(fills, zorder=0.2, gid=BAND_GID))
     to_px = ax.transData.transform  # display pixels: the layout is final here
     names = [
         Label(
@@ -217,7 +212,7 @@ def _draw_guideline(ax, pollutant: Pollutant, edge, label_over_series: bool) -> 
         zorder=4,
         gid=GUIDELINE_GID,
     )
-    ax.add_line(line)
+    ax.add_artist(line)  # not add_line: the data limits are final, nothing to update
     label = Label(
         f"WHO 24-h guideline ({value:g} {pollutant.unit})",
         ax.bbox.x0 + 5,

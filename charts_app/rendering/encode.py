@@ -202,11 +202,13 @@ def _histogram(values: np.ndarray, lengths: np.ndarray):
     return colours, counts, slots
 
 
-def _l1(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """|dr| + |dg| + |db| between every colour of a (n x 3) and of b (m x 3): n x m."""
-    d = np.abs(a[:, None, 0] - b[None, :, 0])
-    d += np.abs(a[:, None, 1] - b[None, :, 1])
-    d += np.abs(a[:, None, 2] - b[None, :, 2])
+def _l1(palette: np.ndarray, colours: np.ndarray) -> np.ndarray:
+    """|dr| + |dg| + |db| from each of m palette colours to each of n colours, both given
+    channel-major (3 x m, 3 x n): m x n. This layout is ~3x faster to fill than n x m and
+    its minimum over the palette (axis 0) ~30x faster to take."""
+    d = np.abs(palette[0][:, None] - colours[0][None, :])
+    d += np.abs(palette[1][:, None] - colours[1][None, :])
+    d += np.abs(palette[2][:, None] - colours[2][None, :])
     return d
 
 
@@ -220,10 +222,11 @@ def choose_palette(colours: np.ndarray, counts: np.ndarray, n_pixels: int):
     n = len(colours)
     if n <= 256:
         return colours, np.arange(n, dtype=np.uint8), 0.0
+    channels = np.ascontiguousarray(colours.T)
     chosen = np.argsort(-counts, kind="stable")[:_SEED_COLOURS]
-    dist = _l1(colours, colours[chosen])
-    best = dist.min(axis=1)
-    nearest = dist.argmin(axis=1)
+    dist = _l1(channels[:, chosen], channels)
+    best = dist.min(axis=0)
+    nearest = dist.argmin(axis=0)
     target = _PALETTE_TARGET * n_pixels * 3
     guarded = counts >= _GUARD_PIXELS
     while len(chosen) < 256:
@@ -237,12 +240,11 @@ def choose_palette(colours: np.ndarray, counts: np.ndarray, n_pixels: int):
         new = new[cost[new] > 0]
         if new.size == 0:
             break
-        dist = _l1(colours, colours[new])
-        which = dist.argmin(axis=1)
-        closest = np.take_along_axis(dist, which[:, None], axis=1)[:, 0]
-        closer = closest < best
-        nearest[closer] = len(chosen) + which[closer]
-        np.minimum(best, closest, out=best)
+        dist = _l1(channels[:, new], channels)
+        closest = dist.min(axis=0)
+        closer = closest < best  # usually a few colours: only their argmin is needed
+        nearest[closer] = len(chosen) + dist[:, closer].argmin(axis=0)
+        best[closer] = closest[closer]
         chosen = np.concatenate((chosen, new))
     mad = float(counts @ best) / (n_pixels * 3)
     return colours[chosen], nearest.astype(np.uint8), mad

@@ -61,12 +61,11 @@ def bands_of(ax) -> dict[str, tuple[float, float]]:
     """The bands drawn, by category (told by their tint): (bottom, top) in data units."""
     tints = {mcolors.to_hex(on_white(c, BAND_ALPHA)): name for name, c in CATEGORY_COLORS.items()}
     bands = {}
-    for collection in ax.collections:
-        if collection.get_gid() != "aq-band":
+    for fills in ax.artists:
+        if fills.get_gid() != "aq-band":
             continue
-        for path, colour in zip(collection.get_paths(), collection.get_facecolors(), strict=True):
-            ys = path.vertices[:, 1]
-            bands[tints[mcolors.to_hex(colour)]] = (float(ys.min()), float(ys.max()))
+        for band in fills.bands:
+            bands[tints[mcolors.to_hex(band.color)]] = (band.bottom, band.top)
     return bands
 
 
@@ -178,7 +177,7 @@ def test_bands_cover_the_visible_range_only_in_epa_colours(column, chart_type):
         i = CATEGORIES.index(name)
         assert bottom == pytest.approx(max(tops[i], low))
         assert top == pytest.approx(min(tops[i + 1], high))
-    (fills,) = [c for c in ax.collections if c.get_gid() == "aq-band"]
+    (fills,) = [a for a in ax.artists if a.get_gid() == "aq-band"]
     assert fills.zorder < 0.5  # under the grid lines, and so under every series
     assert set(band_labels(ax)) <= set(expected)
     assert band_labels(ax)  # at least the tallest bands are named
@@ -313,6 +312,43 @@ def test_the_rendered_band_has_the_documented_colour_behind_the_series():
     expected = mcolors.to_rgb(on_white(CATEGORY_COLORS["Good"], BAND_ALPHA))
     found = pixels[row - 2 : row + 3, col - 2 : col + 3].reshape(-1, 3)
     assert np.abs(found - np.array(expected) * 255).max(axis=1).min() <= 3
+
+
+def test_bands_filled_into_the_buffer_cover_the_pixels_agg_fills_for_their_paths(monkeypatch):
+    """The fast path (rows of the pixel buffer) against Agg drawing the same rectangles
+    as paths without anti-aliasing: the same pixels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from charts_app.rendering.sprites import BandFills
+
+    data = readings("pm2_5", [3.0, 5.0, 14.0, 40.0, 58.0, 31.0, 12.0, 4.0])
+
+    def pixels():
+        fig = build_figure(data=data, chart_type="line")
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba())[:, :, :3].astype(int)
+
+    fast = pixels()
+    monkeypatch.setattr(BandFills, "draw", BandFills._draw_as_paths)
+    as_paths = pixels()
+    assert len(bands_of(build_figure(data=data, chart_type="line").axes[0])) >= 4
+    differing_rows = np.flatnonzero((fast != as_paths).any(axis=(1, 2)))
+    assert differing_rows.size == 0, differing_rows
+
+
+def test_svg_names_every_band():
+    chart = render_chart(
+        data=readings("pm2_5", [3.0, 20.0, 40.0, 31.0]), chart_type="line", fmt="svg"
+    )
+    svg = chart.content.decode()
+    for name in chart.air_quality["bands_shown"]:
+        assert f'id="aq-band:{name}"' in svg
+    assert chart.air_quality["bands_shown"] == [
+        "Good",
+        "Moderate",
+        "Unhealthy for Sensitive Groups",
+    ]
 
 
 # --- screenshots for people -------------------------------------------------------------
