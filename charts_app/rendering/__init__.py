@@ -6,6 +6,8 @@ reduce     LTTB, grid reduction, group means, KDE
 layout     the plan a builder returns, the figure, ticks, legends, colours
 encode     PNG (palette when lossless enough), WebP, SVG
 style      sizes, colours, budgets
+airquality pollutant columns, EPA category bands, the WHO guideline, the answer's summary
+sprites    band fills and label bitmaps written straight into Agg's pixel buffer
 lines, scatter, bars, pie, distributions, heatmap: one module per family of chart kinds
 """
 
