@@ -84,7 +84,28 @@ def blend(pixels: np.ndarray, image: np.ndarray, row: int, col: int) -> None:
     pixels[r0:r1, c0:c1, :3] = np.rint(src[:, :, :3] * alpha + dst * (1.0 - alpha))
 
 
-class LabelSprites(Artist):
+class BufferArtist(Artist):
+    """Draws into Agg's RGBA pixel buffer (`draw_pixels`) when the renderer has one, else
+    through the renderer's vector calls (`draw_vector`), at its zorder."""
+
+    def draw(self, renderer) -> None:
+        if not self.get_visible():
+            return
+        buffer = getattr(renderer, "buffer_rgba", None)
+        if buffer is None:
+            self.draw_vector(renderer)
+        else:
+            self.draw_pixels(np.asarray(buffer()))
+        self.stale = False
+
+    def draw_pixels(self, pixels: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def draw_vector(self, renderer) -> None:
+        raise NotImplementedError
+
+
+class LabelSprites(BufferArtist):
     """Labels drawn from the sprite cache into the Agg buffer (Text elsewhere)."""
 
     def __init__(self, labels: list[Label], *, zorder: float):
@@ -92,21 +113,13 @@ class LabelSprites(Artist):
         self.labels = labels
         self.set_zorder(zorder)
 
-    def draw(self, renderer) -> None:
-        if not self.get_visible() or not self.labels:
-            return
-        buffer = getattr(renderer, "buffer_rgba", None)
-        if buffer is None:
-            self._draw_as_text(renderer)
-            return
-        pixels = np.asarray(buffer())
+    def draw_pixels(self, pixels: np.ndarray) -> None:
         for label in self.labels:
             image = sprite(label.text, label.fontsize, label.color, label.backdrop)
             row, col = origin(label, *image.shape[:2], pixels.shape[0])
             blend(pixels, image, row, col)
-        self.stale = False
 
-    def _draw_as_text(self, renderer) -> None:
+    def draw_vector(self, renderer) -> None:
         for label in self.labels:
             bbox = None
             if label.backdrop:
@@ -126,7 +139,6 @@ class LabelSprites(Artist):
             )
             text.set_figure(self.get_figure(root=True))
             text.draw(renderer)
-        self.stale = False
 
 
 @dataclass(frozen=True)
@@ -139,7 +151,7 @@ class Band:
     color: str  # #rrggbb
 
 
-class BandFills(Artist):
+class BandFills(BufferArtist):
     """Bands filled into the Agg buffer's rows (paths elsewhere), clipped to the axes.
 
     Without anti-aliasing, as Agg fills a rectangle: a pixel is inside when its centre is.
@@ -151,16 +163,10 @@ class BandFills(Artist):
         self.set_zorder(zorder)
         self.set_gid(gid)
 
-    def draw(self, renderer) -> None:
-        if not self.get_visible() or not self.bands:
-            return
-        buffer = getattr(renderer, "buffer_rgba", None)
-        if buffer is None:
-            self._draw_as_paths(renderer)
-            return
+    def draw_pixels(self, pixels: np.ndarray) -> None:
         # One 32-bit word per pixel (bytes R, G, B, A): a band is one fill of a 2-D slice.
-        pixels = np.asarray(buffer()).view("<u4")[:, :, 0]
-        height = pixels.shape[0]
+        words = pixels.view("<u4")[:, :, 0]
+        height = words.shape[0]
         box = self.axes.bbox
 
         def first_row(y: float) -> int:  # rows count down from the top
@@ -173,10 +179,9 @@ class BandFills(Artist):
             y_bottom, y_top = to_px([(0.0, band.bottom), (0.0, band.top)])[:, 1]
             r0, r1 = max(first_row(y_top), highest), min(first_row(y_bottom), lowest)
             if r0 < r1:
-                pixels[r0:r1, c0:c1] = _opaque_word(band.color)
-        self.stale = False
+                words[r0:r1, c0:c1] = _opaque_word(band.color)
 
-    def _draw_as_paths(self, renderer) -> None:
+    def draw_vector(self, renderer) -> None:
         edge = blended_transform_factory(self.axes.transAxes, self.axes.transData)
         renderer.open_group(self.get_gid(), gid=self.get_gid())
         for band in self.bands:
@@ -191,7 +196,6 @@ class BandFills(Artist):
             renderer.close_group(self.get_gid())
             gc.restore()
         renderer.close_group(self.get_gid())
-        self.stale = False
 
 
 @lru_cache(maxsize=64)

@@ -330,7 +330,7 @@ def test_bands_filled_into_the_buffer_cover_the_pixels_agg_fills_for_their_paths
         return np.asarray(canvas.buffer_rgba())[:, :, :3].astype(int)
 
     fast = pixels()
-    monkeypatch.setattr(BandFills, "draw", BandFills._draw_as_paths)
+    monkeypatch.setattr(BandFills, "draw", BandFills.draw_vector)
     as_paths = pixels()
     assert len(bands_of(build_figure(data=data, chart_type="line").axes[0])) >= 4
     differing_rows = np.flatnonzero((fast != as_paths).any(axis=(1, 2)))
