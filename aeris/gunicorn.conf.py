@@ -6,10 +6,13 @@ import sys
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 # Threads overlap I/O (uploads, database); renders are serialized per process by
-# matplotlib's draw lock, so CPU throughput comes from workers. 8, not 4: refused uploads
-# are read slowly (CHARTS_REFUSED_BODY_RATE) and each holds a thread meanwhile; with 4, a
-# client sending 12 at once left health checks waiting for a thread (bench_abuse).
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# matplotlib's draw lock, so CPU throughput comes from workers. 16, not 4 or 8: refused
+# uploads are read slowly (CHARTS_REFUSED_BODY_RATE) and each holds a thread meanwhile, and
+# a client's keep-alive connections stay on one worker; with 4, a client sending 12 at once
+# left health checks waiting for a thread, with 8 it still did when most of its
+# connections landed on one worker (bench_abuse: 4 of 5 runs within every target with 16,
+# 2 of 5 with 8). A waiting thread costs little; drawing is bounded by the render slots.
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30

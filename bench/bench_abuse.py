@@ -3,7 +3,7 @@
 Run: python bench/bench_abuse.py [--warmup 5] [--calm 15] [--flood 20] [--recover 8]
                                 [--points 50000] [--flooders 12] [--check]
 
-Starts `scripts/serve.sh` (gunicorn 2 workers x 8 threads unless GUNICORN_* say otherwise,
+Starts `scripts/serve.sh` (gunicorn 2 workers x 16 threads unless GUNICORN_* say otherwise,
 a throwaway SQLite database and MEDIA_ROOT, limits shared through the local Redis when one
 answers) and drives it from this process:
   warm-up  the probes below for --warmup seconds, not reported (first requests per worker)
@@ -290,7 +290,7 @@ def main(argv=None) -> int:
             time.sleep(0.5)
         print(
             f"bench_abuse: make serve ({env.get('GUNICORN_WORKERS', '2')} workers x "
-            f"{env.get('GUNICORN_THREADS', '8')} threads), {os.cpu_count()} cores, limits "
+            f"{env.get('GUNICORN_THREADS', '16')} threads), {os.cpu_count()} cores, limits "
             f"{'shared through Redis' if redis_url else 'per process (no Redis)'}; calm "
             f"{args.calm:g} s, flood {args.flood:g} s, recover {args.recover:g} s"
         )
