@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import agent_token, percentile, serve_env  # noqa: E402
 from tests.support.env import run_manage  # noqa: E402
 from tests.support.servers import ServerProcess  # noqa: E402
 
@@ -53,13 +54,6 @@ def redis_or_none() -> str | None:
     except Exception:
         return None
     return REDIS_URL
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 class Probe(threading.Thread):
@@ -144,27 +138,16 @@ def figures(samples, phase: str) -> dict:
     }
 
 
-def serve_env(tmp: str, redis_url: str | None) -> dict:
-    env = {
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-abuse-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3",
-        "MEDIA_ROOT": f"{tmp}/media",
-        "STATIC_ROOT": f"{tmp}/static",
-        "CHARTS_PRUNE_ON_STARTUP": "false",
-        "GUNICORN_LOG_LEVEL": "warning",
-        "LOG_LEVEL": "WARNING",
+def abuse_env(tmp: str, redis_url: str | None) -> dict:
+    """`make serve`'s environment; GUNICORN_WORKERS/THREADS from ours, Redis when it answers."""
+    extra = {
+        name: os.environ[name]
+        for name in ("GUNICORN_WORKERS", "GUNICORN_THREADS")
+        if os.environ.get(name)
     }
-    for name in ("GUNICORN_WORKERS", "GUNICORN_THREADS"):
-        if os.environ.get(name):
-            env[name] = os.environ[name]
     if redis_url:
-        env["REDIS_URL"] = redis_url
-    return env
-
-
-def token(env: dict, name: str) -> str:
-    return run_manage("agent_token", name, env=env).stdout.strip().splitlines()[-1]
+        extra["REDIS_URL"] = redis_url
+    return serve_env(tmp, "abuse", **extra)
 
 
 def run_phases(server, tokens: dict, args) -> tuple[list, list, Flood]:
@@ -282,9 +265,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     redis_url = redis_or_none()
     with tempfile.TemporaryDirectory(prefix="bench_abuse_") as tmp:
-        env = serve_env(tmp, redis_url)
+        env = abuse_env(tmp, redis_url)
         run_manage("migrate", "--noinput", "-v", "0", env=env)
-        tokens = {name: token(env, name) for name in ("flooder", "neighbour")}
+        tokens = {name: agent_token(env, name) for name in ("flooder", "neighbour")}
         with ServerProcess("serve", env, Path(tmp) / "serve.log", name="make serve") as server:
             chart, health, flood = run_phases(server, tokens, args)
             time.sleep(0.5)

@@ -2,9 +2,10 @@
 
 Run: python bench/bench_load.py [--charts 120] [--serves 2000] [--clients 8]
 
-Starts `scripts/serve.sh` (gunicorn, 2 workers x 4 threads, DEBUG off) on a free loopback
-port with a throwaway SQLite database and MEDIA_ROOT, local storage, then drives it from a
-second process (this one) with a bounded thread pool of keep-alive clients:
+Starts `scripts/serve.sh` (gunicorn, 2 workers x 4 threads, DEBUG off, per-user limits
+lifted) on a free loopback port with a throwaway SQLite database and MEDIA_ROOT, local
+storage, then drives it from a second process (this one) with a bounded thread pool of
+keep-alive clients:
   create  POST /api/v1/charts/ (a 200-point line chart, PNG, each request distinct)
   serve   GET  /charts/<session>/<file>            (200, full body)
   304     GET  the same with If-None-Match         (304, no body)
@@ -31,14 +32,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from tests.support.env import run_manage  # noqa: E402
+from bench.common import agent_token, percentile, serve_env  # noqa: E402
 from tests.support.servers import ServerProcess  # noqa: E402
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
 
 _local = threading.local()
 
@@ -88,29 +83,6 @@ def render_time(records) -> float:
     return statistics.median(times)
 
 
-def serve_env(tmp: str, workers: int, threads: int) -> dict:
-    """`make serve` with a throwaway SQLite database and MEDIA_ROOT, local storage."""
-    return {
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-load-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3",
-        "MEDIA_ROOT": f"{tmp}/media",
-        "STATIC_ROOT": f"{tmp}/static",
-        "GUNICORN_WORKERS": str(workers),
-        "GUNICORN_THREADS": str(threads),
-        "CHARTS_PRUNE_ON_STARTUP": "false",
-        "GUNICORN_LOG_LEVEL": "warning",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def agent_token(env: dict, name: str) -> str:
-    proc = run_manage("agent_token", name, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f"agent_token failed:\n{proc.stderr}")
-    return proc.stdout.strip().splitlines()[-1]
-
-
 def drive(base: str, headers: dict, records: list, args) -> float:
     """Create charts, then serve them (200 and 304); returns charts per second."""
     urls: list[str] = []
@@ -153,7 +125,16 @@ def main(argv=None) -> int:
     records = [{"t": i, "pm25": 10 + (i * 37) % 23} for i in range(200)]
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp:
-        env = serve_env(tmp, args.workers, args.threads)
+        env = serve_env(
+            tmp,
+            "load",
+            GUNICORN_WORKERS=str(args.workers),
+            GUNICORN_THREADS=str(args.threads),
+            # Capacity, not fairness: one token drives every client, so the per-user limits
+            # (bench_abuse's subject) are lifted; each worker's render slots still apply.
+            CHARTS_USER_CONCURRENT_RENDERS="0",
+            CHARTS_RATE_CREATE="1000000/min",
+        )
         with ServerProcess("serve", env, Path(tmp) / "serve.log", name="make serve") as server:
             headers = {"Authorization": f"Token {agent_token(env, 'bench-load')}"}
             print(

@@ -194,7 +194,7 @@ def tick_positions(n: int, max_ticks: int) -> list[int]:
 
 def tick_count(n: int, max_ticks: int) -> int:
     """How many category ticks `category_ticks` puts on an axis of n categories."""
-    return len(range(0, n, max(1, math.ceil(n / max_ticks))))
+    return len(tick_positions(n, max_ticks))
 
 
 def x_label_layout(labels: list[str], max_ticks: int) -> tuple[int, dict]:
